@@ -1,0 +1,54 @@
+# clusir-book: two commands do everything.
+#   make book   set up .venv, run every chapter (papermill, quick profile, offline CPU), build the HTML
+#   make test   set up .venv, run the unit tests, then nbval on the chapters
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= quick
+CHAPTERS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: book full test unit nbval setup refresh html clean help
+
+help:
+	@echo "make book   - run all chapters (quick profile) and build _build/html"
+	@echo "make test   - unit tests + nbval over the chapters"
+	@echo "make full   - run all chapters with the full (GPU) profile, then build"
+	@echo "make refresh - re-run chapters and store contract-cell outputs in book/*.ipynb"
+
+# The venv is (re)installed when pyproject.toml changes. torch==2.13.0 is the CPU wheel on the machine's
+# disk; it is installed in the same pip command as everything else so nothing pulls a CUDA build.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[book,test]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/clusir book run --profile $(PROFILE) $(CHAPTERS)
+	$(VENV)/bin/clusir book html
+
+full:
+	$(MAKE) book PROFILE=full
+
+html: $(STAMP)
+	$(VENV)/bin/clusir book html
+
+refresh: $(STAMP)
+	$(VENV)/bin/clusir book run --profile quick --refresh $(CHAPTERS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+nbval: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with book/nbval_sanitize.cfg --nbval-cell-timeout=600 \
+		$$($(PY) -c "from clusir.bookrun import chapter_notebooks; from pathlib import Path; print(' '.join(str(p.relative_to(Path.cwd())) for p in chapter_notebooks(Path.cwd())))")
+
+test: unit nbval
+
+clean:
+	rm -rf _build

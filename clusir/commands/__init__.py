@@ -1,0 +1,1 @@
+"""Sub-commands of the `clusir` CLI, one module each (see clusir.cli)."""

@@ -1,0 +1,243 @@
+"""Training configuration: frozen dataclasses are the source of truth, YAML is only an I/O format.
+
+The defaults are the paper's recipe (ClusIR §4.1): Adam (β = 0.9, 0.999), learning rate 2e-4 halved after half
+of the epochs, a global batch of 48, 128×128 random crops with flips, loss ℓ1 + MS-SSIM, 150 epochs (200 for the
+composite CDD-11 setting). Everything the paper does not state is marked ``[choice]`` below and in
+``docs/training.md``.
+
+A YAML file mirrors the dataclasses (unknown keys are errors)::
+
+    name: nhr_nano_quick
+    model: nano
+    epochs: 12
+    data:
+      setting: nhr
+      crop: 64
+
+and command-line overrides use dotted keys (minGPT style)::
+
+    clusir train --config configs/miniaio/nhr_nano.yaml --set epochs=2 data.crop=48 model_overrides={'dim':8}
+
+Values are parsed with :func:`ast.literal_eval` (a bare word stays a string); a type change, e.g. ``epochs=0.5``,
+is an error, as is an unknown key.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DataConfig",
+    "TrainConfig",
+    "ConfigError",
+    "load_config",
+    "apply_overrides",
+    "config_to_dict",
+    "config_from_dict",
+    "save_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration a user can fix: unknown key, wrong type, impossible combination."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training pairs come from.
+
+    ``source="miniaio"`` uses the offline MiniAIO benchmark (``clusir.data.TrainPairs``); ``source="real"`` the
+    paper's datasets under ``root`` (``clusir.data.real``, layouts in degradations.md §1.8).
+    """
+
+    setting: str = "nhr"                 # a key of clusir.data.SETTINGS ("nhr", "nhrbl", "cdd11", one task ...)
+    source: str = "miniaio"              # "miniaio" | "real"
+    root: str | None = None              # dataset root for source="real" (also `clusir train --root DIR`)
+    crop: int = 128                      # square training crop, paper: 128
+    samples_per_epoch: int | None = None # None: the dataset's own length (paper N+H+R ≈ 111.5 k with AdaIR ratios)
+    synthetic: bool = False              # TrainPairs(synthetic=True): generated on the fly, no cached pool
+    num_workers: int = 0                 # DataLoader workers per process
+    val_split: str | None = "val"        # split used for `best.pt` selection; None: no validation
+    val_limit: int | None = None         # evaluate at most this many validation images (None: all)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Defaults = ClusIR §4.1; quick MiniAIO variants live in ``configs/miniaio/``."""
+
+    name: str = "clusir"
+    model: str = "base"                                  # preset: base | small | tiny | nano
+    model_overrides: dict = field(default_factory=dict)  # dataclasses.replace on the preset, e.g. {"router": "flat"}
+    data: DataConfig = field(default_factory=DataConfig)
+    # optimisation (paper)
+    epochs: int = 150                                    # 200 for the composite setting
+    batch_size: int = 48                                 # global batch: split evenly over DDP processes
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    lr_schedule: str = "step"                            # "step" (paper) | "cosine" | "constant"
+    lr_milestones: tuple[float, ...] = (0.5,)            # step schedule: fractions of all steps where lr *= lr_gamma
+    lr_gamma: float = 0.5
+    warmup_steps: int = 0                                # linear warm-up [choice; paper: none]
+    # loss: ℓ1 + ms_ssim_weight · (1 − MS-SSIM) + model aux losses
+    l1_weight: float = 1.0
+    ms_ssim_weight: float = 0.2                          # [choice] architecture.md §4.6
+    ms_ssim_win: int | None = None                       # None: largest odd window ≤ 7 valid for the crop
+    # numerics and speed
+    grad_clip: float = 1.0                               # max global grad norm; 0 = off [choice]
+    amp: str = "auto"                                    # "auto" (bf16 on CUDA, off on CPU) | "bf16" | "fp16" | "off"
+    compile: bool = False                                # torch.compile the model
+    deterministic: bool = False                          # torch.use_deterministic_algorithms(True)
+    seed: int = 0
+    device: str = "auto"                                 # "auto" | "cpu" | "cuda"
+    threads: int | None = None                           # torch CPU threads (None: clusir.book.default_threads())
+    # bookkeeping
+    run_dir: str = "runs/{name}"                         # `{name}` is replaced by `name`
+    save_every: int = 0                                  # also save last.pt every N steps (0: at epoch ends only)
+    eval_every: int = 1                                  # validate every N epochs (0: never); best.pt by val PSNR
+    log_every: int = 10                                  # JSONL/CSV row every N steps
+    max_steps: int | None = None                         # stop early after N optimiser steps (tests, smoke runs)
+    progress: bool = True                                # tqdm bars (rank 0 only)
+
+    @property
+    def run_path(self) -> Path:
+        return Path(self.run_dir.format(name=self.name))
+
+
+def _check_value(key: str, old: Any, new: Any) -> Any:
+    """Coerce ``new`` to the type of ``old`` where that is lossless; raise ConfigError otherwise."""
+    if old is None or new is None:
+        return new
+    if isinstance(old, bool):
+        if isinstance(new, bool):
+            return new
+    elif isinstance(old, float):
+        if isinstance(new, (int, float)) and not isinstance(new, bool):
+            return float(new)
+    elif isinstance(old, int):
+        if isinstance(new, int) and not isinstance(new, bool):
+            return new
+    elif isinstance(old, tuple):
+        if isinstance(new, (list, tuple)):
+            return tuple(new)
+    elif isinstance(old, type(new)) or isinstance(new, type(old)):
+        return new
+    raise ConfigError(f"{key}: expected {type(old).__name__}, got {type(new).__name__} ({new!r})")
+
+
+_OPTIONAL = {  # fields whose default is None: the type a value must have
+    "samples_per_epoch": int, "root": str, "val_split": str, "val_limit": int,
+    "ms_ssim_win": int, "threads": int, "max_steps": int,
+}
+
+
+def _replace_checked(obj, prefix: str, values: dict):
+    kw = {}
+    names = {f.name for f in fields(obj)}
+    for key, new in values.items():
+        if key not in names:
+            raise ConfigError(f"unknown config key {prefix + key!r} (known: {', '.join(sorted(names))})")
+        old = getattr(obj, key)
+        if dataclasses.is_dataclass(old):
+            if not isinstance(new, dict):
+                raise ConfigError(f"{prefix + key}: expected a mapping, got {new!r}")
+            kw[key] = _replace_checked(old, f"{prefix}{key}.", new)
+            continue
+        if old is None and new is not None and key in _OPTIONAL:
+            want = _OPTIONAL[key]
+            if not isinstance(new, want) or isinstance(new, bool):
+                raise ConfigError(f"{prefix + key}: expected {want.__name__} or null, got {new!r}")
+        kw[key] = _check_value(prefix + key, old, new)
+    cfg = replace(obj, **kw)
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg) -> None:
+    if isinstance(cfg, TrainConfig):
+        if cfg.lr_schedule not in ("step", "cosine", "constant"):
+            raise ConfigError(f"lr_schedule must be step|cosine|constant, got {cfg.lr_schedule!r}")
+        if cfg.amp not in ("auto", "bf16", "fp16", "off"):
+            raise ConfigError(f"amp must be auto|bf16|fp16|off, got {cfg.amp!r}")
+        if cfg.epochs < 1 or cfg.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be >= 1")
+        if cfg.ms_ssim_win is not None and cfg.ms_ssim_win % 2 == 0:
+            raise ConfigError("ms_ssim_win must be odd")
+    if isinstance(cfg, DataConfig) and cfg.source not in ("miniaio", "real"):
+        raise ConfigError(f"data.source must be miniaio|real, got {cfg.source!r}")
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    """Build a TrainConfig from a (YAML or checkpoint) mapping, checking every key and type."""
+    return _replace_checked(TrainConfig(), "", dict(d))
+
+
+def config_to_dict(cfg: TrainConfig) -> dict:
+    """Plain dict (tuples kept): loads under ``torch.load(weights_only=True)``, unlike a dataclass instance."""
+    return dataclasses.asdict(cfg)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"data.crop=64"`` → (["data", "crop"], 64); a value that is not a Python literal stays a string."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not KEY=VALUE")
+    key, raw = item.split("=", 1)
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    if raw in ("null", "None"):
+        value = None
+    elif raw in ("true", "false"):
+        value = raw == "true"
+    return key.strip().split("."), value
+
+
+def apply_overrides(cfg: TrainConfig, items: list[str] | tuple[str, ...]) -> TrainConfig:
+    """Apply ``KEY=VALUE`` strings (dotted keys reach nested configs)."""
+    for item in items:
+        path, value = parse_override(item)
+        nested: Any = value
+        for part in reversed(path[1:]):
+            nested = {part: nested}
+        cfg = _replace_checked(cfg, "", {path[0]: nested})
+    return cfg
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a YAML config (or start from the paper defaults when ``path`` is None) and apply overrides."""
+    import yaml
+
+    cfg = TrainConfig()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        cfg = config_from_dict(raw)
+    return apply_overrides(cfg, overrides)
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def dump_yaml(cfg: TrainConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(_plain(config_to_dict(cfg)), sort_keys=False)
+
+
+def save_config(cfg: TrainConfig, path: str | Path) -> None:
+    """Write the resolved config next to the run (timm writes ``args.yaml``)."""
+    Path(path).write_text(dump_yaml(cfg))
