@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--profile", choices=("quick", "full"), default="quick",
                      help="quick: offline CPU minutes (default); full: the GPU recipe (QUICK=False)")
     run.add_argument("--limit", type=float, default=180.0, help="per-chapter time budget in seconds, flagged in the table")
+    run.add_argument("--build-dir", default=None, metavar="DIR",
+                     help="where to stage and execute (default: _build; use another folder to run several at once)")
     run.add_argument("--html", action="store_true", help="then build the HTML with Jupyter Book (-W)")
     run.add_argument("--refresh", action="store_true",
                      help="then copy contract-cell outputs back into the notebooks in book/ (for nbval)")
@@ -36,7 +38,8 @@ def _run(args) -> int:
 
     root = _root()
     try:
-        runs, src = bookrun.run_chapters(root, args.profile, args.chapters, limit_s=args.limit)
+        build = Path(args.build_dir).resolve() if args.build_dir else None
+        runs, src = bookrun.run_chapters(root, args.profile, args.chapters, build=build, limit_s=args.limit)
     except (ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
     failed = [r for r in runs if not r.ok]
@@ -49,6 +52,8 @@ def _run(args) -> int:
             n = bookrun.refresh_outputs(src / "book" / f"{r.chapter}.ipynb", root / "book" / f"{r.chapter}.ipynb")
             print(f"refreshed {n} contract cell(s) in book/{r.chapter}.ipynb")
     if args.html:
+        if build is not None and build.name != bookrun.BUILD:
+            raise CLIError("--html needs the default build folder (_build)")
         return bookrun.build_html(src, root / bookrun.BUILD)
     return 0
 
