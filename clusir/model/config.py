@@ -47,7 +47,7 @@ class ModelConfig:
     k1: int | tuple[int, ...] = 2                        # active clusters K1, Eq. (6) (int or per stage)
     experts_per_cluster: int = 7                         # E (arch §6.4)
     k2: int = 2                                          # active experts per cluster K2, Eq. (10)
-    expert_expansion: float = 2.66                       # GDFN width of one expert
+    expert_expansion: float = 2.7                        # GDFN width of one expert (2.66 + Table-7 fit, design.md)
     proto_init: str = "orthogonal"                       # "orthogonal" | "random" (Table 9)
     temperature: float = 1.0                             # τ of Eq. (5); the paper has none (arch §6.7)
     prompt_noise: bool = True                            # ε of Eq. (7) while training (always 0 in eval)

@@ -91,11 +91,28 @@ def cleanup_distributed() -> None:
         dist.destroy_process_group()
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes whose backward is again a sum over processes (the gradient of a sum that every
+    process uses is the sum of every process's gradient)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     """BatchNorm whose training statistics cover the batch of *all* processes (works with gloo on CPU).
 
     mean = Σ_ranks Σ x / n,  var = Σ_ranks Σ (x − mean)² / n,  n = Σ_ranks count; the sums go through
-    ``torch.distributed.nn.functional.all_reduce``, whose backward all-reduces the gradients, so the gradient
+    a differentiable all-reduce whose backward all-reduces the gradients, so the gradient
     equals that of one process holding the whole batch. Two passes (mean, then centred squares) match the
     single-process numerics more closely than E[x²] − E[x]². Eval mode uses the running statistics, as usual.
     Every process must call it in the same order (true for the FSB, which runs on every image).
@@ -108,12 +125,11 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_available() and dist.is_initialized()):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
+        all_reduce = _AllReduceSum.apply
         dims = [0] + list(range(2, x.dim()))
         shape = [1, -1] + [1] * (x.dim() - 2)
-        xf = x.float()
-        count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float32, device=x.device)
+        xf = x if x.dtype in (torch.float32, torch.float64) else x.float()  # statistics never in bf16/fp16
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=xf.dtype, device=x.device)
         dist.all_reduce(count)                                   # n over all processes
         mean = all_reduce(xf.sum(dims)) / count                  # (C,)
         var = all_reduce((xf - mean.view(shape)).square().sum(dims)) / count  # biased, (C,)

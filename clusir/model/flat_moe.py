@@ -1,0 +1,62 @@
+r"""Single-stage ("flat") mixture of experts — paper Eqs. (1)–(2), the ablation baseline of PCGRM.
+
+    p(E=e|x) = softmax(wᵀ z)_e                                   (1)
+    y = Σ_e p(E=e|x) · Expert_e(x)                               (2)
+
+Deviation: Eq. (2) sums over all M experts; we run the ``top_k`` most probable ones and renormalise their
+weights (``top_k = M`` gives Eq. (2) exactly). The default budget is PCGRM's, ``M = N·E`` experts with
+``K1·K2`` active, so the ablation changes *only* the routing. The routing token z is built as in PCGRM
+(GAP → Linear → LayerNorm) for the same reason. Book: chapter 05 (flat MoE).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from clusir.model.aux_losses import cv_squared, expert_importance
+from clusir.model.common import GDFN, LayerNorm2d, fp32_region, upcast
+from clusir.model.routing import RoutedOutput, StageRouting, dispatch
+
+
+class FlatRouter(nn.Module):
+    r"""Eq. (1) plus top-k renormalisation. Shapes: z (B, C) -> p (B, M), index (B, k), weight (B, k)."""
+
+    def __init__(self, dim: int, num_experts: int, top_k: int) -> None:
+        super().__init__()
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f"FlatRouter: top_k={top_k} must be in [1, num_experts={num_experts}]")
+        self.w = nn.Linear(dim, num_experts)
+        self.top_k = top_k
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        p = self.w(upcast(z)).softmax(dim=-1)                                  # (B, M)  Eq. (1)
+        top, index = p.topk(self.top_k, dim=-1)                                 # (B, k)
+        return p, index, top / top.sum(dim=-1, keepdim=True)                    # renormalised weights
+
+
+class FlatMoE(nn.Module):
+    r"""Flat MoE block ``x + Σ_e p_e Expert_e(LN(x))`` over the top-k experts — Eqs. (1)–(2).
+
+    Args: dim C, num_experts M, top_k, expansion (expert GDFN), bias.
+    Shapes: x (B, C, H, W) -> RoutedOutput(x, routing, prompt = z (B, C), tokens (B, 1, C), aux)
+    """
+
+    def __init__(self, dim: int, num_experts: int = 21, top_k: int = 4, expansion: float = 2.66,
+                 bias: bool = False) -> None:
+        super().__init__()
+        self.norm = LayerNorm2d(dim)
+        self.token = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
+        self.router = FlatRouter(dim, num_experts, top_k)
+        self.experts = nn.ModuleList(GDFN(dim, expansion, bias) for _ in range(num_experts))
+
+    def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:
+        u = self.norm(x)                                                        # (B, C, H, W)
+        with fp32_region(x):
+            z = self.token(upcast(u).mean(dim=(2, 3)))                         # (B, C)
+            p, index, weight = self.router(z)                                   # (B, M), (B, k), (B, k)
+        y = dispatch(self.experts, u, index, weight)                           # Eq. (2)
+        ones = torch.ones_like(weight[:, :1])
+        routing = StageRouting(p, index.new_zeros(index.shape[0], 1), ones, index[:, None], weight[:, None], z, z)
+        aux = {"balance": cv_squared(p.sum(0)) + cv_squared(expert_importance(index, weight, len(self.experts)))}
+        return RoutedOutput(x + y.to(x.dtype), routing, z, z[:, None], aux)

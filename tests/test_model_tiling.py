@@ -1,0 +1,74 @@
+"""Tiled inference (clusir.model.tiling)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from clusir.model import build_model, tiled_forward
+from clusir.model.tiling import tile_starts
+
+
+class _Spy(nn.Module):
+    """A cheap stand-in with ClusIR's call signature: a pointwise map that records every input shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.shapes = []
+
+    def forward(self, x):
+        self.shapes.append(tuple(x.shape))
+        return SimpleNamespace(image=torch.tanh(2 * x) + x.mean(1, keepdim=True))
+
+
+@pytest.mark.parametrize("size, tile, overlap", [(2048, 256, 32), (100, 256, 32), (300, 128, 16), (257, 256, 0)])
+def test_tile_starts_cover_the_axis_with_full_tiles(size, tile, overlap):
+    starts = tile_starts(size, tile, overlap)
+    t = min(tile, size)
+    covered = np.zeros(size, bool)
+    for s in starts:
+        assert 0 <= s and s + t <= size
+        covered[s:s + t] = True
+    assert covered.all()
+    assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:]))    # neighbours share ≥ overlap
+
+
+def test_2048x1536_runs_on_tile_sized_inputs_only_and_blends_exactly():
+    spy = _Spy()
+    x = torch.rand(1, 3, 1536, 2048)
+    y = tiled_forward(spy, x, tile=256, overlap=32)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert set(spy.shapes) == {(1, 3, 256, 256)}                             # memory set by the tile size
+    assert len(spy.shapes) == len(tile_starts(1536, 256, 32)) * len(tile_starts(2048, 256, 32))
+    torch.testing.assert_close(y, spy(x).image)                             # pointwise model: blending is exact
+
+
+def test_small_images_and_bad_arguments():
+    spy = _Spy()
+    x = torch.rand(2, 3, 50, 70)
+    torch.testing.assert_close(tiled_forward(spy, x, tile=64), spy(x).image)
+    with pytest.raises(ValueError):
+        tiled_forward(spy, x, tile=64, overlap=64)
+
+
+def _psnr(a, b):
+    return float(10 * torch.log10(1.0 / (a.clamp(0, 1) - b).square().mean()))
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "chelsea"])
+def test_tiled_psnr_within_0_2_db_of_untiled_on_a_noisy_photo(photo):
+    """Tiles see less context (routing, channel attention), so outputs differ slightly; PSNR must not."""
+    data = pytest.importorskip("skimage.data")
+    img = torch.from_numpy(getattr(data, photo)()[::2, ::2][:192, :240].copy()).permute(2, 0, 1)[None].float() / 255
+    gen = torch.Generator().manual_seed(0)
+    noisy = (img + 25 / 255 * torch.randn(img.shape, generator=gen)).clamp(0, 1)
+    torch.manual_seed(0)
+    model = build_model("nano").eval()
+    with torch.no_grad():
+        whole = model(noisy).image
+    tiled = tiled_forward(model, noisy, tile=128, overlap=32)
+    assert tiled.shape == img.shape
+    assert abs(_psnr(tiled, img) - _psnr(whole, img)) < 0.2
+    assert _psnr(tiled, whole) > 30                                           # close, but not bit-identical

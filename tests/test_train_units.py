@@ -1,0 +1,184 @@
+"""Unit tests of the training machinery that do not need the ClusIR network: config, schedule, loss,
+checkpoints (atomic writes, weights_only loads, RNG states), the resumable sampler and the run log."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clusir.train import checkpoint as ck
+from clusir.train.config import (
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    dump_yaml,
+    load_config,
+)
+from clusir.train.losses import RestorationLoss, ms_ssim_window
+from clusir.train.sampler import EpochBatchSampler
+from clusir.train.trainer import LRSchedule
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- config ------------------------------------------------------------------------------------------------
+
+def test_defaults_are_the_paper_recipe():
+    c = TrainConfig()
+    assert (c.lr, c.betas, c.batch_size, c.data.crop, c.epochs) == (2e-4, (0.9, 0.999), 48, 128, 150)
+    assert (c.lr_schedule, c.lr_milestones, c.lr_gamma) == ("step", (0.5,), 0.5)
+    assert c.l1_weight > 0 and c.ms_ssim_weight > 0
+
+
+def test_overrides_nested_and_typed():
+    c = apply_overrides(TrainConfig(), ["epochs=3", "data.crop=64", "lr=1e-3", "model_overrides={'dim': 8}",
+                                        "data.root=/tmp/x", "max_steps=5", "betas=[0.8, 0.9]"])
+    assert (c.epochs, c.data.crop, c.lr, c.model_overrides, c.data.root, c.max_steps) == (3, 64, 1e-3, {"dim": 8}, "/tmp/x", 5)
+    assert c.betas == (0.8, 0.9)
+    assert apply_overrides(c, ["lr=1"]).lr == 1.0  # int → float is lossless
+    with pytest.raises(ConfigError, match="unknown config key 'data.cropp'"):
+        apply_overrides(c, ["data.cropp=3"])
+    with pytest.raises(ConfigError, match="epochs"):
+        apply_overrides(c, ["epochs=0.5"])
+    with pytest.raises(ConfigError, match="amp"):
+        apply_overrides(c, ["amp=fp8"])
+    with pytest.raises(ConfigError, match="max_steps"):
+        apply_overrides(c, ["max_steps=abc"])
+
+
+def test_yaml_round_trip(tmp_path):
+    c = apply_overrides(TrainConfig(), ["name=x", "data.setting=nhrbl", "epochs=7"])
+    p = tmp_path / "c.yaml"
+    p.write_text(dump_yaml(c))
+    assert load_config(p) == c
+    assert config_from_dict(config_to_dict(c)) == c
+
+
+def test_every_shipped_config_loads():
+    files = sorted((ROOT / "configs").rglob("*.yaml"))
+    assert files, "configs/ is empty"
+    names = set()
+    for f in files:
+        c = load_config(f)
+        assert c.name not in names, f"duplicate run name {c.name} in {f}"
+        names.add(c.name)
+    paper = {load_config(f).data.setting: load_config(f) for f in (ROOT / "configs" / "paper").rglob("*.yaml")}
+    assert {"nhr", "nhrbl", "cdd11"} <= set(paper)
+    assert paper["nhr"].epochs == 150 and paper["cdd11"].epochs == 200
+    for c in paper.values():
+        assert (c.lr, c.batch_size, c.data.crop, c.data.source) == (2e-4, 48, 128, "real")
+
+
+# -- schedule and loss ---------------------------------------------------------------------------------------
+
+def test_lr_halved_at_half_the_steps():
+    s = LRSchedule("step", total_steps=100, milestones=(0.5,), gamma=0.5)
+    assert [s(0), s(49), s(50), s(99)] == [1.0, 1.0, 0.5, 0.5]
+    c = LRSchedule("cosine", 10)
+    assert c(0) == 1.0 and abs(c(10)) < 1e-12
+    assert LRSchedule("constant", 10, warmup=4)(1) == 0.5
+
+
+@pytest.mark.parametrize("size, win", [(128, 7), (97, 7), (96, 5), (80, 5), (64, 3), (33, 3), (32, None)])
+def test_ms_ssim_window_is_valid_for_the_crop(size, win):
+    assert ms_ssim_window(size) == win
+
+
+def test_loss_terms_and_data_range():
+    torch.manual_seed(0)
+    gt = torch.rand(2, 3, 64, 64)
+    pred = (gt + 0.1 * torch.randn_like(gt)).clamp(0, 1)
+    crit = RestorationLoss(1.0, 0.2, crop=64)
+    loss, parts = crit(pred, gt)
+    from pytorch_msssim import ms_ssim
+
+    expect = (pred - gt).abs().mean() + 0.2 * (1 - ms_ssim(pred, gt, data_range=1, win_size=3))
+    torch.testing.assert_close(loss, expect)
+    assert 0.3 < parts["ms_ssim"] < 0.99       # with data_range=255 it would read ≈ 1.0 (the silent bug)
+    with pytest.warns(UserWarning, match="no MS-SSIM window"):
+        small = RestorationLoss(1.0, 0.2, crop=32)
+    loss32, parts32 = small(pred[..., :32, :32], gt[..., :32, :32])
+    assert "ms_ssim" not in parts32 and "MS-SSIM off" in small.describe()
+
+
+# -- checkpoints --------------------------------------------------------------------------------------------
+
+def test_atomic_save_keeps_the_old_file_when_a_write_dies(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    ck.atomic_save({"step": 1, "w": torch.ones(3)}, path)
+
+    def dying_save(obj, f, *a, **k):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        ck.atomic_save({"step": 2}, path)
+    monkeypatch.undo()
+    assert ck.load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left behind
+
+
+def test_weights_only_refuses_pickled_objects(tmp_path):
+    torch.save({"config": TrainConfig()}, tmp_path / "bad.pt")
+    with pytest.raises(pickle.UnpicklingError):
+        ck.load_checkpoint(tmp_path / "bad.pt")
+    torch.save({"config": config_to_dict(TrainConfig())}, tmp_path / "good.pt")
+    assert config_from_dict(ck.load_checkpoint(tmp_path / "good.pt")["config"]) == TrainConfig()
+
+
+def test_rng_state_round_trip(tmp_path):
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    ck.atomic_save({"rng": [ck.rng_state()]}, tmp_path / "r.pt")
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    ck.set_rng_state(ck.load_checkpoint(tmp_path / "r.pt")["rng"][0])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == a
+
+
+def test_strip_prefixes():
+    sd = {"module._orig_mod.a.weight": 1, "_orig_mod.b": 2, "c": 3}
+    assert ck.strip_prefixes(sd) == {"a.weight": 1, "b": 2, "c": 3}
+
+
+# -- sampler ------------------------------------------------------------------------------------------------
+
+def test_sampler_ranks_partition_the_global_batch_and_resume_skips():
+    one = EpochBatchSampler(20, 4, seed=5)
+    two = [EpochBatchSampler(20, 4, rank=r, world_size=2, seed=5) for r in range(2)]
+    for s in (one, *two):
+        s.set_epoch(3)
+    full = list(one)
+    halves = list(zip(*(list(s) for s in two)))
+    assert len(full) == 5 and [a + b for a, b in halves] == full
+    one.set_epoch(3, start=2)
+    assert list(one) == full[2:] and len(one) == 3
+    one.set_epoch(4)
+    assert list(one) != full                      # a new shuffle per epoch
+    fresh = EpochBatchSampler(20, 4, seed=5, fresh_every_epoch=True)
+    fresh.set_epoch(2)
+    assert min(min(b) for b in fresh) >= 40       # epoch 2 draws indices 40..59: new crops/degradations
+
+
+# -- run log ------------------------------------------------------------------------------------------------
+
+def test_run_log_and_plot(tmp_path):
+    from clusir.train.runlog import RunLogger, plot_log, read_log
+
+    log = RunLogger(tmp_path)
+    for s in (1, 2, 3):
+        log.train(step=s, epoch=s / 3, lr=1e-3, loss=1.0 / s, l1=0.5, ms_ssim=0.9, aux=0.0, psnr=20 + s,
+                  grad_norm=1.0, samples_per_s=10.0, time=0.1)
+    log.val(step=3, epoch=1, psnr=24.0, per_task={"N25": 24.0})
+    log.event("done", step=3)
+    rows = read_log(tmp_path)
+    assert [r["kind"] for r in rows] == ["train"] * 3 + ["val", "event"]
+    assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("step,epoch,lr,loss")
+    fig = plot_log(tmp_path)
+    assert len(fig.axes) == 2
