@@ -115,7 +115,7 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
     try:
         pm.execute_notebook(
             str(nb), str(out), parameters={"QUICK": quick}, kernel_name=kernel, cwd=str(nb.parent),
-            progress_bar=False, log_output=False,
+            progress_bar=False, log_output=False, execution_timeout=900,
         )
         ok, err = True, ""
     except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
