@@ -19,6 +19,7 @@ import torch
 
 __all__ = [
     "evaluate_model",
+    "limit_per_task",
     "restore_image",
     "format_table",
     "paper_table_name",
@@ -61,6 +62,24 @@ def task_order(setting: str, seen: Iterable[str]) -> list[str]:
     except (ImportError, KeyError, TypeError):
         ref = []
     return [t for t in ref if t in seen] + [t for t in seen if t not in ref]
+
+
+def limit_per_task(samples, limit: int | None):
+    """The first ``limit`` samples of each task (all if ``limit`` is None), order kept.
+
+    A lazy ``clusir.data.real.RealTestSet`` is returned as it is without a limit, and with one only the
+    kept images are read (its ``entries`` hold the task of each item)."""
+    if not limit:
+        return samples
+    entries = getattr(samples, "entries", None)
+    tasks = [e[0] for e in entries] if entries is not None else [s["task"] for s in samples]
+    count: dict[str, int] = {}
+    keep = []
+    for i, t in enumerate(tasks):
+        count[t] = count.get(t, 0) + 1
+        if count[t] <= limit:
+            keep.append(i)
+    return [samples[i] for i in keep]
 
 
 def _to_chw(x: Any) -> torch.Tensor:
@@ -123,12 +142,11 @@ def evaluate_model(
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    samples = list(samples)
-    it = samples
+    it = samples                                     # may be lazy (real test sets): images are read one by one
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(samples, desc="eval", leave=False)
+        it = tqdm(samples, desc="eval", leave=False, total=len(samples) if hasattr(samples, "__len__") else None)
     images, outputs = [], []
     for s in it:
         lq = _crop_multiple(_to_chw(s["lq"]), crop_base)
@@ -173,15 +191,27 @@ def load_baselines(setting: str, path: str | Path | None = None) -> dict[str, di
     return _best_per_task(data, setting)
 
 
-def _best_per_task(data: Any, setting: str) -> dict[str, dict]:
-    """Adapter for the baselines JSON (see clusir.baselines): pick the best method by PSNR for each task."""
+def _best_per_task(data: dict, setting: str) -> dict[str, dict]:
+    """From ``{"results": {task: {method: {"psnr", "ssim", "ssim_gaussian11", ...}}}}`` (clusir.baselines
+    report) pick, for each task of ``setting``, the classical method with the highest PSNR (``input`` excluded).
+    SSIM keys are renamed to this module's ``ssim_skimage7`` / ``ssim_gaussian11``."""
     try:
-        from clusir.baselines import best_per_task  # the data engineer's helper, if present
+        from clusir.data import SETTINGS
 
-        return best_per_task(data, setting)
-    except (ImportError, AttributeError):
-        pass
-    return {}
+        tasks = list(SETTINGS[setting])
+    except KeyError:
+        return {}
+    results = data.get("results", {})
+    out = {}
+    for t in tasks:
+        methods = {m: r for m, r in results.get(t, {}).items() if m != "input"}
+        if not methods:
+            continue
+        m = max(methods, key=lambda k: methods[k]["psnr"])
+        r = methods[m]
+        out[t] = {"method": m, "psnr": r["psnr"], "ssim_skimage7": r.get("ssim"),
+                  "ssim_gaussian11": r.get("ssim_gaussian11"), "n": r.get("n")}
+    return out
 
 
 def _cell(v: dict, key: str) -> str:

@@ -42,3 +42,14 @@ def test_info_command_errors(capsys):
     assert main(["info", "--model", "huge"]) == 2
     assert "unknown model preset" in capsys.readouterr().err
     assert main(["info", "--model", "nano", "--size", "abc"]) == 2
+
+
+def test_active_parameters_leave_out_the_unchosen_experts():
+    from clusir.model.info import count_active_parameters
+
+    model = build_model("nano")
+    cfg = model.config
+    per_expert = [count_parameters(m.experts[0]) for m in model.moe]
+    unused = sum((n * cfg.experts_per_cluster - cfg.k1 * cfg.k2) * p for n, p in zip(cfg.prototypes, per_expert))
+    assert count_active_parameters(model) == count_parameters(model) - unused
+    assert count_active_parameters(build_model("nano", moe="none")) == count_parameters(build_model("nano", moe="none"))

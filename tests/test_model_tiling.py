@@ -71,4 +71,4 @@ def test_tiled_psnr_within_0_2_db_of_untiled_on_a_noisy_photo(photo):
     tiled = tiled_forward(model, noisy, tile=128, overlap=32)
     assert tiled.shape == img.shape
     assert abs(_psnr(tiled, img) - _psnr(whole, img)) < 0.2
-    assert _psnr(tiled, whole) > 30                                           # close, but not bit-identical
+    assert 25 < _psnr(tiled, whole) < 80                                      # close, but not bit-identical

@@ -42,7 +42,9 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     for k, v in one["model"].items():
         if v.is_floating_point():
             worst = max(worst, (two["model"][k] - v).abs().max().item())
-            torch.testing.assert_close(two["model"][k], v, rtol=1e-4, atol=2e-5, msg=f"{k} differs")
+            # 1.3e-5 measured (float reduction order, amplified by Adam where gradients are tiny); without
+            # synchronised BatchNorm the running statistics differ by ~5e-2 and weights by ~lr = 2e-4
+            torch.testing.assert_close(two["model"][k], v, rtol=1e-4, atol=5e-5, msg=f"{k} differs")
         else:
             assert torch.equal(two["model"][k], v), k
     # the checkpoint of the DDP run loads into a plain model (no `module.` prefix, GlobalBatchNorm = BatchNorm keys)

@@ -182,3 +182,19 @@ def test_run_log_and_plot(tmp_path):
     assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("step,epoch,lr,loss")
     fig = plot_log(tmp_path)
     assert len(fig.axes) == 2
+
+
+# -- CLI ----------------------------------------------------------------------------------------------------
+
+def test_train_cli_dry_run_and_errors(capsys):
+    import yaml
+
+    from clusir.cli import main
+
+    assert main(["train", "--config", str(ROOT / "configs/miniaio/nhr_nano.yaml"), "--set", "epochs=3",
+                 "--preset", "tiny", "--ablation", "t4b_plus_pcgrm", "--root", "/data", "--dry-run"]) == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert (cfg["epochs"], cfg["model"], cfg["model_overrides"], cfg["data"]["root"]) == (3, "tiny", {"dafmm": False}, "/data")
+    assert main(["train", "--set", "nope=1", "--dry-run"]) == 2
+    assert "unknown config key 'nope'" in capsys.readouterr().err
+    assert main(["train", "--config", "missing.yaml", "--dry-run"]) == 2

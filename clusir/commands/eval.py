@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="evaluate on the paper's real datasets under DIR instead of MiniAIO")
     p.add_argument("--split", default="test", help="test (default) or val")
     p.add_argument("--tile", type=int, default=0, help="tiled inference with this tile side (0: whole images)")
-    p.add_argument("--limit", type=int, help="only the first N images (smoke tests)")
+    p.add_argument("--limit", type=int, help="only the first N images of each task (smoke tests)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--json", metavar="PATH", help="results file (default: runs/eval/<checkpoint>_<setting>.json)")
     p.add_argument("--no-baselines", action="store_true", help="omit the input and classical-baseline rows")
@@ -49,17 +49,18 @@ class _Identity:
 
 
 def load_samples(setting: str, split: str = "test", root: str | None = None, limit: int | None = None) -> list[dict]:
-    """MiniAIO test samples of ``setting`` or, with ``root``, the paper's real test sets."""
+    """MiniAIO test samples of ``setting`` or, with ``root``, the paper's real test sets (``limit`` per task)."""
     if root:
-        from clusir.data import real
+        from clusir.data.real import RealTestSet
 
-        samples = real.test_set(setting, root=root, split=split)
+        samples = RealTestSet(setting, root)
     else:
         from clusir.data import test_set
 
         samples = test_set(setting, split=split)
-    samples = list(samples)
-    return samples[:limit] if limit else samples
+    from clusir.evaluate import limit_per_task
+
+    return limit_per_task(samples if root else list(samples), limit)
 
 
 def _run(args) -> int:

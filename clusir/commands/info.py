@@ -70,7 +70,7 @@ def _info(args) -> int:
     from clusir.book import default_threads
     from clusir.cli import CLIError
     from clusir.model import build_model, count_parameters, tiled_forward
-    from clusir.model.info import TABLE7, macs_by_kind, macs_by_op
+    from clusir.model.info import TABLE7, count_active_parameters, macs_by_kind, macs_by_op
 
     torch.set_num_threads(args.threads or default_threads())
     w, h = _size(args.size)
@@ -85,6 +85,7 @@ def _info(args) -> int:
         "overrides": _overrides(args.set),
         "size": [h, w],
         "params": count_parameters(model),
+        "active_params": count_active_parameters(model),
         "macs": macs,
         "macs_by_kind": macs_by_kind(by_op),
         "macs_by_op": by_op,
@@ -114,7 +115,7 @@ def _info(args) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"model      {args.model} {result['overrides'] or ''}")
-    print(f"params     {result['params'] / 1e6:.3f} M")
+    print(f"params     {result['params'] / 1e6:.3f} M  (used per image: {result['active_params'] / 1e6:.3f} M)")
     kinds = result["macs_by_kind"]
     print(f"MACs       {macs / 1e9:.3f} G at {h}x{w}  (conv+linear {kinds['conv_linear'] / 1e9:.3f} G, "
           f"attention {kinds['attention'] / 1e9:.3f} G)")

@@ -33,6 +33,7 @@ def test_set(setting: str, split: str = "test", *, verify: str = "warn", root=No
 
 
 test_set.__doc__ = """See ``clusir.data.settings.test_set``."""
+test_set.__test__ = False  # not a pytest test when imported into a test module
 
 
 def check_tree(setting: str, root=None, **kw):

@@ -3,7 +3,9 @@
 
 Every function takes a clean ``float32`` ``(H, W, 3)`` image in ``[0, 1]`` and returns the degraded image
 **quantised to 8 bits** (as the real benchmarks store PNG/JPEG files) as ``float32`` in ``[0, 1]``, together
-with a ``dict`` of every parameter drawn, so that the same call with those parameters reproduces it.
+with a ``dict`` of every parameter drawn. Scalar parameters are always drawn first, in a fixed order, even
+when passed explicitly, so a call with the same seed and any returned parameters passed back reproduces the
+same image, and changing one parameter leaves the random positions / noise untouched.
 
 Random draws come from ``rng``: a ``numpy.random.RandomState``, an ``int`` seed (turned into a
 ``RandomState``), or ``None`` (a fresh unseeded generator). ``RandomState`` is used, not ``Generator``,
@@ -91,6 +93,13 @@ def as_rng(rng: Any = None):
 
 def _u(rng, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
+
+
+def _pick(rng, given, lo: float, hi: float) -> float:
+    """Always draw ``U(lo, hi)`` (so the stream stays aligned) but return ``given`` when it is not None:
+    passing some returned parameters back explicitly, with the same seed, reproduces the same image."""
+    v = float(rng.uniform(lo, hi))
+    return v if given is None else float(given)
 
 
 def _randint(rng, n: int) -> int:
@@ -210,11 +219,11 @@ def rain_layer(h: int, w: int, rng: Any = None, *, density: float | None = None,
 
     rng = as_rng(rng)
     rg = {**RAIN_RANGES, **(ranges or {})}
-    density = _u(rng, *rg["density"]) if density is None else float(density)
-    length = _u(rng, *rg["length"]) if length is None else float(length)
-    angle = _u(rng, *rg["angle"]) if angle is None else float(angle)
-    brightness = _u(rng, *rg["brightness"]) if brightness is None else float(brightness)
-    width = _u(rng, *rg["width"]) if width is None else float(width)
+    density = _pick(rng, density, *rg["density"])
+    length = _pick(rng, length, *rg["length"])
+    angle = _pick(rng, angle, *rg["angle"])
+    brightness = _pick(rng, brightness, *rg["brightness"])
+    width = _pick(rng, width, *rg["width"])
     n = max(1, int(round(density * h * w)))
     y0 = rng.uniform(0, h, n)
     x0 = rng.uniform(0, w, n)
@@ -252,21 +261,31 @@ def add_rain(img: np.ndarray, rng: Any = None, **kw) -> tuple[np.ndarray, dict]:
 HAZE_RANGES = {"k": (0.5, 1.6), "A": (0.8, 1.0)}
 
 
+def smooth_field(h: int, w: int, rng: Any, scale: float) -> np.ndarray:
+    """A smooth random field in ``[0, 1]``: Gaussian white noise on a coarse grid with spacing
+    ``scale * max(h, w)`` pixels, interpolated with cubic splines (fast for any correlation length)."""
+    from scipy import ndimage
+
+    n = max(2, int(round(1.0 / max(scale, 1e-3)))) + 3
+    grid = rng.standard_normal((n, n))
+    ys = (np.arange(h, dtype=np.float64) + 0.5) / max(h, w) * (n - 3) + 1.0
+    xs = (np.arange(w, dtype=np.float64) + 0.5) / max(h, w) * (n - 3) + 1.0
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    field = ndimage.map_coordinates(grid, [yy, xx], order=3, mode="nearest")
+    return (field - field.min()) / max(float(np.ptp(field)), 1e-12)
+
+
 def synthetic_depth(h: int, w: int, rng: Any = None, *, power: float | None = None,
                     smooth: float | None = None) -> tuple[np.ndarray, dict]:
     """A depth proxy in ``[0, 1]`` (1 = far) for photographs without depth: a vertical ramp (top far)
-    ``(1 - y/H)^power`` mixed 60/40 with a smooth random field (white noise blurred with sigma =
-    ``smooth`` * max(H, W)), renormalised to ``[0, 1]``."""
-    from scipy import ndimage
-
+    ``(1 - y/H)^power`` mixed 60/40 with a :func:`smooth_field` of correlation length ``smooth * max(H, W)``,
+    renormalised to ``[0, 1]``."""
     rng = as_rng(rng)
-    power = _u(rng, 0.7, 1.5) if power is None else float(power)
-    smooth = _u(rng, 1 / 16, 1 / 6) if smooth is None else float(smooth)
+    power = _pick(rng, power, 0.7, 1.5)
+    smooth = _pick(rng, smooth, 1 / 8, 1 / 3)
     yy = (np.arange(h, dtype=np.float64) + 0.5) / h
     ramp = np.broadcast_to((1.0 - yy)[:, None] ** power, (h, w))
-    noise = rng.standard_normal((h, w))
-    field = ndimage.gaussian_filter(noise, smooth * max(h, w), mode="reflect")
-    field = (field - field.min()) / max(float(np.ptp(field)), 1e-12)
+    field = smooth_field(h, w, rng, smooth)
     d = 0.6 * ramp + 0.4 * field
     d = (d - d.min()) / max(float(np.ptp(d)), 1e-12)
     return d.astype(np.float32), {"depth": "synthetic", "power": power, "smooth": smooth}
@@ -284,6 +303,8 @@ def add_haze(img: np.ndarray, rng: Any = None, *, depth: np.ndarray | None = Non
     rng = as_rng(rng)
     rg = {**HAZE_RANGES, **(ranges or {})}
     params: dict[str, Any] = {}
+    k = _pick(rng, k, *rg["k"])
+    A = _pick(rng, A, *rg["A"])
     if depth is None:
         depth, dparams = synthetic_depth(x.shape[0], x.shape[1], rng)
         params.update(dparams)
@@ -292,8 +313,6 @@ def add_haze(img: np.ndarray, rng: Any = None, *, depth: np.ndarray | None = Non
         if depth.shape != x.shape[:2]:
             raise ValueError(f"depth map {depth.shape} does not match the image {x.shape[:2]}")
         params["depth"] = "given"
-    k = _u(rng, *rg["k"]) if k is None else float(k)
-    A = _u(rng, *rg["A"]) if A is None else float(A)
     t = np.exp(-k * depth.astype(np.float64))[..., None]
     out = x * t + A * (1.0 - t)
     params.update({"k": k, "A": A, "t_min": float(t.min())})
@@ -320,11 +339,12 @@ def motion_kernel(rng: Any = None, *, size: int = 33, length: float | None = Non
     if it would not fit), normalised to sum 1. Defaults are drawn from ``BLUR_RANGES`` and:
     curvature ~ U[0, 0.12], shake_prob ~ U[0, 0.015], centripetal ~ U[0, 0.3], exposure in {0.5, 0.75, 1}."""
     rng = as_rng(rng)
-    length = _u(rng, *BLUR_RANGES["length"]) if length is None else float(length)
-    curvature = _u(rng, 0.0, 0.12) if curvature is None else float(curvature)
-    shake_prob = _u(rng, 0.0, 0.015) if shake_prob is None else float(shake_prob)
-    centripetal = _u(rng, 0.0, 0.3) if centripetal is None else float(centripetal)
-    exposure = [0.5, 0.75, 1.0][_randint(rng, 3)] if exposure is None else float(exposure)
+    length = _pick(rng, length, *BLUR_RANGES["length"])
+    curvature = _pick(rng, curvature, 0.0, 0.12)
+    shake_prob = _pick(rng, shake_prob, 0.0, 0.015)
+    centripetal = _pick(rng, centripetal, 0.0, 0.3)
+    _e = [0.5, 0.75, 1.0][_randint(rng, 3)]
+    exposure = _e if exposure is None else float(exposure)
     step = length / steps
     heading = _u(rng, 0.0, 2 * math.pi)
     drift = rng.standard_normal(steps) * curvature
@@ -356,14 +376,16 @@ def motion_kernel(rng: Any = None, *, size: int = 33, length: float | None = Non
 
 
 def convolve_reflect(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Per-channel 2-D convolution with reflect padding (same size as ``img``), via FFT."""
-    from scipy.signal import fftconvolve
-
+    """Per-channel 2-D convolution with reflect padding (output the size of ``img``), by FFT (numpy)."""
     kh, kw = kernel.shape
     ph, pw = kh // 2, kw // 2
     pad = np.pad(img.astype(np.float64), ((ph, ph), (pw, pw), (0, 0)), mode="reflect")
-    out = np.stack([fftconvolve(pad[..., c], kernel, mode="valid") for c in range(img.shape[2])], axis=2)
-    return out
+    H, W = pad.shape[:2]
+    K = np.fft.rfft2(kernel, s=(H, W))
+    out = np.fft.irfft2(np.fft.rfft2(pad, axes=(0, 1)) * K[..., None], s=(H, W), axes=(0, 1))
+    # full linear convolution would be (H + kh - 1); with circular FFT of size H the valid part starts at
+    # (kh - 1) and has the original image size
+    return out[kh - 1: kh - 1 + img.shape[0], kw - 1: kw - 1 + img.shape[1]]
 
 
 def add_motion_blur(img: np.ndarray, rng: Any = None, *, kernel: np.ndarray | None = None,
@@ -401,12 +423,13 @@ def add_low_light(img: np.ndarray, rng: Any = None, *, k: float | None = None, g
     x = _check(img)
     rng = as_rng(rng)
     rg = {**LOWLIGHT_RANGES, **(ranges or {})}
-    k = _u(rng, *rg["k"]) if k is None else float(k)
-    gains = tuple(float(g) for g in (rng.uniform(*rg["gain"], 3) if gains is None else gains))
-    if lambda_shot is None:
-        lambda_shot = math.exp(_u(rng, *rg["log_shot"]))
-    if lambda_read is None:
-        lambda_read = math.exp(2.18 * math.log(lambda_shot) + 1.2 + float(rng.normal(0.0, 0.26)))
+    k = _pick(rng, k, *rg["k"])
+    _g = rng.uniform(*rg["gain"], 3)
+    gains = tuple(float(g) for g in (_g if gains is None else gains))
+    _ls = math.exp(_u(rng, *rg["log_shot"]))
+    lambda_shot = _ls if lambda_shot is None else float(lambda_shot)
+    _lr = math.exp(2.18 * math.log(lambda_shot) + 1.2 + float(rng.normal(0.0, 0.26)))
+    lambda_read = _lr if lambda_read is None else float(lambda_read)
     lin = x.astype(np.float64) ** GAMMA
     sig = lin * k * np.asarray(gains)[None, None, :]
     std = np.sqrt(lambda_shot * sig + lambda_read)
@@ -444,7 +467,7 @@ def jpeg_compress(img: np.ndarray, quality: int, *, subsampling: int = 2) -> tup
 CDD_RANGES = {
     "gamma": (2.0, 3.0), "noise": (0.03, 0.08),          # low light (OneRestore)
     "beta": (1.0, 2.0), "A": (0.6, 0.9), "d_cap": 0.7,   # haze (OneRestore)
-    "rain_density": (0.003, 0.008), "rain_brightness": (0.5, 0.9),
+    "rain_density": (0.002, 0.006), "rain_brightness": (0.4, 0.8),
     "snow_density": (2e-3, 6e-3), "snow_opacity": (0.7, 1.0),
 }
 
@@ -461,8 +484,8 @@ def cdd_low(img: np.ndarray, rng: Any = None, *, gamma: float | None = None, noi
     """OneRestore's Retinex low light: ``R = I / L``, ``L' = L^gamma``, ``I' = R L' + N(0, noise^2)``,
     clipped (``L``: :func:`illumination_map`). Returns float (not quantised: a composite step)."""
     rng = as_rng(rng)
-    gamma = _u(rng, *CDD_RANGES["gamma"]) if gamma is None else float(gamma)
-    noise = _u(rng, *CDD_RANGES["noise"]) if noise is None else float(noise)
+    gamma = _pick(rng, gamma, *CDD_RANGES["gamma"])
+    noise = _pick(rng, noise, *CDD_RANGES["noise"])
     L = illumination_map(img) if light is None else light
     out = img / L[..., None] * (L[..., None] ** gamma)
     out = out + noise * rng.standard_normal(img.shape)
@@ -477,8 +500,8 @@ def snow_mask(h: int, w: int, rng: Any = None, *, density: float | None = None,
     from scipy import ndimage
 
     rng = as_rng(rng)
-    density = _u(rng, *CDD_RANGES["snow_density"]) if density is None else float(density)
-    opacity = _u(rng, *CDD_RANGES["snow_opacity"]) if opacity is None else float(opacity)
+    density = _pick(rng, density, *CDD_RANGES["snow_density"])
+    opacity = _pick(rng, opacity, *CDD_RANGES["snow_opacity"])
     fall = _u(rng, -20.0, 20.0)
     mask = np.zeros((h, w))
     for sigma, frac in ((0.6, 1.0), (1.6, 0.25), (2.8, 0.06)):

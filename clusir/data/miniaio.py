@@ -93,8 +93,8 @@ SOURCES: tuple[Source, ...] = (
            "test"),
     Source("skimage_motorcycle_left", "scikit-image", "data/motorcycle_left.png",
            "Middlebury 2014 stereo (N. Nesic, P. Westling, X. Wang, Y. Kitajima, G. Krathwohl, D. Scharstein)",
-           "free for research use as part of the Middlebury stereo benchmark, redistributed in scikit-image "
-           "(BSD-3-Clause package); see skimage.data.stereo_motorcycle", "test",
+           "no licence stated in skimage's docstring (Middlebury 2014 stereo data, redistributed inside "
+           "scikit-image, a BSD-3-Clause package); see skimage.data.stereo_motorcycle", "test",
            note="real ground-truth disparity (motorcycle_disp.npz) gives the haze test a real depth map"),
     Source("skimage_rocket", "scikit-image", "data/rocket.jpg", "SpaceX", "public domain (skimage docstring)",
            "train", note="640x427 JPEG, not downscaled: faint source JPEG artefacts may remain"),
@@ -124,7 +124,8 @@ SOURCES: tuple[Source, ...] = (
            note="grey aerial photograph, replicated to RGB"),
     Source("mpl_grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
            "U.S. Navy (official portrait of Grace Hopper)",
-           "public domain (work of the U.S. federal government); shipped as Matplotlib sample data", "train",
+           "public domain as a work of the U.S. federal government (not stated in the package); shipped as "
+           "Matplotlib sample data", "train",
            note="512x600 JPEG, not downscaled: faint source JPEG artefacts may remain"),
     # --- lomiri-wallpapers-16.04 (licence per file in debian/copyright) ---
     Source("lomiri_bridge", _LOMIRI, _bg("Bridge_by_Sander_Klootwijk.jpg"), "Sander Klootwijk", "CC-BY-SA-4.0",

@@ -248,7 +248,7 @@ def test_set(setting: str, split: str = "test", *, verify: str = "warn", root=No
     Inputs are regenerated deterministically and their pixel hashes compared with ``test_inputs.json``:
     ``verify="raise"`` raises on any mismatch, ``"warn"`` (default) emits a ``RuntimeWarning`` naming the
     mismatched items (a different NumPy/SciPy/libjpeg build can flip a rare pixel by one level), ``"off"``
-    skips the check."""
+    skips the check. The ``gt`` tensor of an image is shared by all its tasks: do not modify it in place."""
     import torch
 
     from clusir.data.io import pixel_sha256
@@ -263,6 +263,8 @@ def test_set(setting: str, split: str = "test", *, verify: str = "warn", root=No
             raise ValueError(f"test_inputs.json has no hashes for split {split!r}")
     items, bad = [], []
     clean = load_clean(split, root)
+    gts = {name: torch.from_numpy(np.array(img, dtype=np.float32)).permute(2, 0, 1).contiguous()
+           for name, img in clean}  # one clean tensor per image, shared by its tasks (do not edit in place)
     for task in tasks:
         for name, img in clean:
             lq, params = make_input(task, name, img, root)
@@ -273,7 +275,7 @@ def test_set(setting: str, split: str = "test", *, verify: str = "warn", root=No
             items.append({
                 "name": name, "task": task,
                 "lq": torch.from_numpy(lq.astype(np.float32) / 255.0).permute(2, 0, 1).contiguous(),
-                "gt": torch.from_numpy(np.array(img, dtype=np.float32)).permute(2, 0, 1).contiguous(),
+                "gt": gts[name],
                 "params": params,
             })
     if bad:
@@ -284,3 +286,6 @@ def test_set(setting: str, split: str = "test", *, verify: str = "warn", root=No
             raise RuntimeError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return items
+
+
+test_set.__test__ = False  # not a pytest test, even when imported into a test module

@@ -185,7 +185,7 @@ PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(dim=16),
     "nano": ModelConfig(
         dim=8, heads=(1, 1, 2, 2), experts_per_cluster=2, decoder_blocks=(1, 1, 1), decoder_heads=(1, 1, 2),
-        refinement_blocks=1, prompt_dim=32, prompt_heads=4, prompt_sizes=(32, 16, 8),
+        refinement_blocks=0, prompt_dim=32, prompt_heads=4, prompt_sizes=(32, 16, 8),
     ),
 }
 

@@ -30,6 +30,21 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def count_active_parameters(model: nn.Module) -> int:
+    """Parameters one image actually uses: all but the experts it does not route to (a ClusIR model).
+
+    Per routed stage an image runs K1·K2 of the N·E PCGRM experts (``flat_top_k`` of M for the flat router).
+    """
+    cfg = model.config
+    total = count_parameters(model)
+    for s, block in enumerate(model.moe):
+        experts = getattr(block, "experts", None)
+        if experts is not None:
+            active = cfg.k1_at(s) * cfg.k2 if cfg.moe == "pcgrm" else cfg.flat_top_k_at(s)
+            total -= (len(experts) - active) * count_parameters(experts[0])
+    return total
+
+
 def _cpu_sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     from torch.utils.flop_counter import sdpa_flop_count
 

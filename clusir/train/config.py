@@ -62,7 +62,7 @@ class DataConfig:
     synthetic: bool = False              # TrainPairs(synthetic=True): generated on the fly, no cached pool
     num_workers: int = 0                 # DataLoader workers per process
     val_split: str | None = "val"        # split used for `best.pt` selection; None: no validation
-    val_limit: int | None = None         # evaluate at most this many validation images (None: all)
+    val_limit: int | None = None         # validate on at most this many images per task (None: all)
 
 
 @dataclass(frozen=True)

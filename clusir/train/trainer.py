@@ -93,24 +93,27 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
 def build_train_set(cfg: TrainConfig):
     """The training data for ``cfg.data``: ``(dataset, samples_per_epoch, fresh_every_epoch)``.
 
-    MiniAIO items are a pure function of ``(seed, index)``, so the dataset is made ``epochs`` times longer than
-    an epoch and epoch ``e`` reads indices ``e·n … e·n + n − 1``: new crops, flips and degradation draws every
-    epoch, still reproducible and resumable. Real datasets (``clusir.data.real``) are used as they come.
+    Items of both ``clusir.data.TrainPairs`` (MiniAIO) and ``clusir.data.real.RealTrainPairs`` are a pure function
+    of ``(seed, index)``, so the dataset is made ``epochs`` times longer than an epoch and epoch ``e`` reads
+    indices ``e·n … e·n + n − 1``: new crops, flips and degradation draws every epoch, still reproducible and
+    resumable. ``n`` = ``data.samples_per_epoch``, else the dataset's own length.
     """
     d = cfg.data
     if d.source == "miniaio":
         from clusir.data import TrainPairs
 
-        n = d.samples_per_epoch or len(TrainPairs(d.setting, crop=d.crop, split="train", seed=cfg.seed))
-        data = TrainPairs(d.setting, crop=d.crop, split="train", length=n * cfg.epochs, seed=cfg.seed,
-                          synthetic=d.synthetic)
-        return data, n, True
-    from clusir.data import real
+        def make(length):
+            return TrainPairs(d.setting, crop=d.crop, split="train", length=length, seed=cfg.seed, synthetic=d.synthetic)
+    else:
+        from clusir.data.real import RealTrainPairs
 
-    if not d.root:
-        raise ValueError("data.source=real needs data.root (or `clusir train --root DIR`)")
-    data = real.train_pairs(d.setting, root=d.root, crop=d.crop, seed=cfg.seed, length=d.samples_per_epoch)
-    return data, len(data), False
+        if not d.root:
+            raise ValueError("data.source=real needs data.root (or `clusir train --root DIR`)")
+
+        def make(length):
+            return RealTrainPairs(d.setting, d.root, crop=d.crop, length=length, seed=cfg.seed)
+    n = d.samples_per_epoch or len(make(None))
+    return make(n * cfg.epochs), n, True
 
 
 def build_val_set(cfg: TrainConfig) -> list[dict]:
@@ -121,11 +124,13 @@ def build_val_set(cfg: TrainConfig) -> list[dict]:
         from clusir.data import test_set
 
         samples = test_set(d.setting, split=d.val_split)
-    else:
-        from clusir.data import real
+    else:  # the real data sets have no validation split: the papers select on the test sets too
+        from clusir.data.real import RealTestSet
 
-        samples = real.test_set(d.setting, root=d.root, split=d.val_split)
-    return list(samples)[: d.val_limit] if d.val_limit else list(samples)
+        samples = RealTestSet(d.setting, d.root)
+    from clusir.evaluate import limit_per_task
+
+    return limit_per_task(samples, d.val_limit)
 
 
 def _set_determinism(cfg: TrainConfig) -> None:
