@@ -59,7 +59,9 @@ class DataConfig:
     root: str | None = None              # dataset root for source="real" (also `clusir train --root DIR`)
     crop: int = 128                      # square training crop, paper: 128
     samples_per_epoch: int | None = None # None: the dataset's own length (paper N+H+R ≈ 111.5 k with AdaIR ratios)
-    synthetic: bool = False              # TrainPairs(synthetic=True): generated on the fly, no cached pool
+    synthetic: bool = False              # TrainPairs(synthetic=True): half the crops from fresh dead-leaves images
+    mix: str | dict | None = None        # task sampling: "uniform" | "paper" | {task: weight}; None: the loader's
+                                         # default (MiniAIO uniform, real data the paper's expansion ratios)
     num_workers: int = 0                 # DataLoader workers per process
     val_split: str | None = "val"        # split used for `best.pt` selection; None: no validation
     val_limit: int | None = None         # validate on at most this many images per task (None: all)
@@ -131,7 +133,7 @@ def _check_value(key: str, old: Any, new: Any) -> Any:
 
 _OPTIONAL = {  # fields whose default is None: the type a value must have
     "samples_per_epoch": int, "root": str, "val_split": str, "val_limit": int,
-    "ms_ssim_win": int, "threads": int, "max_steps": int,
+    "ms_ssim_win": int, "threads": int, "max_steps": int, "mix": (str, dict),
 }
 
 
@@ -147,10 +149,13 @@ def _replace_checked(obj, prefix: str, values: dict):
                 raise ConfigError(f"{prefix + key}: expected a mapping, got {new!r}")
             kw[key] = _replace_checked(old, f"{prefix}{key}.", new)
             continue
-        if old is None and new is not None and key in _OPTIONAL:
+        if new is not None and key in _OPTIONAL:
             want = _OPTIONAL[key]
             if not isinstance(new, want) or isinstance(new, bool):
-                raise ConfigError(f"{prefix + key}: expected {want.__name__} or null, got {new!r}")
+                names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
+                raise ConfigError(f"{prefix + key}: expected {names} or null, got {new!r}")
+            kw[key] = float(new) if want is float else new
+            continue
         kw[key] = _check_value(prefix + key, old, new)
     cfg = replace(obj, **kw)
     _validate(cfg)

@@ -99,11 +99,13 @@ def build_train_set(cfg: TrainConfig):
     resumable. ``n`` = ``data.samples_per_epoch``, else the dataset's own length.
     """
     d = cfg.data
+    mix = {"mix": d.mix} if d.mix is not None else {}
     if d.source == "miniaio":
         from clusir.data import TrainPairs
 
         def make(length):
-            return TrainPairs(d.setting, crop=d.crop, split="train", length=length, seed=cfg.seed, synthetic=d.synthetic)
+            return TrainPairs(d.setting, crop=d.crop, split="train", length=length, seed=cfg.seed,
+                              synthetic=d.synthetic, **mix)
     else:
         from clusir.data.real import RealTrainPairs
 
@@ -111,7 +113,7 @@ def build_train_set(cfg: TrainConfig):
             raise ValueError("data.source=real needs data.root (or `clusir train --root DIR`)")
 
         def make(length):
-            return RealTrainPairs(d.setting, d.root, crop=d.crop, length=length, seed=cfg.seed)
+            return RealTrainPairs(d.setting, d.root, crop=d.crop, length=length, seed=cfg.seed, **mix)
     n = d.samples_per_epoch or len(make(None))
     return make(n * cfg.epochs), n, True
 
