@@ -45,10 +45,15 @@ def repo_root(start: str | Path | None = None) -> Path:
 
 
 def default_threads() -> int:
-    """``$CLUSIR_THREADS`` if set, else ``min(2, cpu_count)``: more threads than cores makes torch crawl."""
-    env = os.environ.get("CLUSIR_THREADS")
-    if env:
-        return max(1, int(env))
+    """``$CLUSIR_THREADS`` if set, else ``$OMP_NUM_THREADS`` if set, else ``min(2, cpu_count)``: more threads
+    than cores makes torch crawl."""
+    for var in ("CLUSIR_THREADS", "OMP_NUM_THREADS"):
+        env = os.environ.get(var)
+        if env:
+            try:
+                return max(1, int(env))
+            except ValueError as exc:
+                raise ValueError(f"${var} must be a whole number of threads, got {env!r}") from exc
     return max(1, min(2, os.cpu_count() or 1))
 
 

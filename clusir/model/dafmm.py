@@ -13,7 +13,7 @@ The FSB is SFNet's dynamic filter (architecture.md §3.3). Deviations (arch §6.
 concatenated and fused by a 1×1 conv before the DWT; Eq. (14) uses the real FFT with 1×1-conv fusers
 (LeakyReLU 0.1) and a signed amplitude; Eq. (15)'s gate is a 1×1 conv C → 3C applied per position; the
 γ/β blend is AdaIR's identity-at-init trick. FFTs, amplitude/phase and the spectral convs run in float32
-even under autocast. Book: chapter 08 (DAFMM).
+even under autocast. Book: chapters 07 (FSB) and 08 (amplitude–phase fusion, gating).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ r"""Single-stage ("flat") mixture of experts — paper Eqs. (1)–(2), the ablat
 Deviation: Eq. (2) sums over all M experts; we run the ``top_k`` most probable ones and renormalise their
 weights (``top_k = M`` gives Eq. (2) exactly). The default budget is PCGRM's, ``M = N·E`` experts with
 ``K1·K2`` active, so the ablation changes *only* the routing. The routing token z is built as in PCGRM
-(GAP → Linear → LayerNorm) for the same reason. Book: chapter 05 (flat MoE).
+(GAP → Linear → LayerNorm) for the same reason. Book: chapter 03 (flat vs two-stage routing).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Eq. (7)); cross-attention gate (:class:`GateAttention`, Eq. (8)); stage 2, per-c
 ``x + Σ … Expert(LN(x))`` after the stage's WTB (architecture.md §6.3).
 
 Routing and gating are computed in float32 even under autocast, so top-k decisions do not flip with the
-precision. Book: chapter 06 (PCGRM).
+precision. Book: chapters 03–05 (router).
 """
 
 from __future__ import annotations

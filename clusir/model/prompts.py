@@ -10,7 +10,7 @@ r"""Semantic prompt fusion and the Prompt Generation Block (PGB) — paper §3.1
 Deviations (architecture.md §6.10–6.11): the paper says only "integrated with p4 via multi-head
 cross-attention"; we use a shared 256-d space with keys/values = stage-4 cluster tokens and a residual. PromptIR
 drives the PGB weights from GAP of the features; here the semantic prompt drives them; L = 3 components.
-Book: chapter 07 (prompts).
+Book: chapter 06 (semantic prompts, PGB).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ The three detail bands are concatenated *band-major*: ``high[:, :C]`` = H, ``hig
 Shapes:
     haar_dwt:  x (B, C, H, W)  ->  ll (B, C, H/2, W/2),  high (B, 3C, H/2, W/2)
     haar_idwt: ll, high        ->  x (B, C, H, W)
-Book: chapter 03 (wavelets).
+Book: chapter 02 (wavelets, WTB).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Wave-ViT's wavelet attention adapted to a full-resolution restoration U-Net (arc
 
 Deviation: Wave-ViT's FFN is PVT2FFN; we use GDFN (γ 2.66) like the rest of the AdaIR family, and
 Restormer's channel LayerNorm (arch §6.2). Stage heads (1, 2, 4, 8) and SR ratios (4, 2, 1, 1) (arch §4.1).
-Book: chapter 04 (WTB).
+Book: chapter 02 (wavelets, WTB).
 """
 
 from __future__ import annotations

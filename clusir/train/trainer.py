@@ -285,7 +285,8 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
     history: list[dict] = []
     params = [p for p in model.parameters() if p.requires_grad]
     max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
-    acc = torch.zeros(6, dtype=torch.float64)  # loss·n, l1·n, msssim·n, aux·n, psnr sum, n  (since last log)
+    stat_dev = env.device if env.backend == "nccl" else torch.device("cpu")   # NCCL reduces CUDA tensors only
+    acc = torch.zeros(6, dtype=torch.float64, device=stat_dev)  # loss·n, l1·n, msssim·n, aux·n, psnr sum, n
     t_log, last_saved = time.time(), step
     try:
         while step < end_step:
@@ -312,7 +313,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
                 # NaN/Inf guard: every rank must agree (the loss may be bad on one rank only)
                 bad = torch.tensor([0.0 if torch.isfinite(total.detach()).item() else 1.0,
-                                    0.0 if torch.isfinite(grad_norm).item() else 1.0])
+                                    0.0 if torch.isfinite(grad_norm).item() else 1.0], device=stat_dev)
                 all_reduce_sum(bad)
                 if bad[0] > 0 or (bad[1] > 0 and not scaler.is_enabled()):
                     what = "loss" if bad[0] > 0 else "gradient norm"
@@ -332,7 +333,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
                 psnr_sum = _batch_psnr(out.image, gt).item()
                 acc += torch.tensor([total.item() * n, parts["l1"].item() * n,
                                      parts.get("ms_ssim", torch.tensor(float("nan"))).item() * n,
-                                     float(aux.detach()) * n, psnr_sum, n], dtype=torch.float64)
+                                     float(aux.detach()) * n, psnr_sum, n], dtype=torch.float64, device=stat_dev)
                 ep_psnr, ep_n = ep_psnr + psnr_sum, ep_n + n
                 if bar is not None:
                     bar.update(1)
