@@ -152,7 +152,7 @@ def run_chapters(root: Path, profile: str = "quick", names: list[str] | None = N
     runs = []
     for nb in notebooks:
         print(f"running {nb.relative_to(src)} ({profile}) ...", flush=True)
-        r = run_chapter(nb, nb, quick=(profile == "quick"), root=src)
+        r = run_chapter(nb, nb, quick=(profile == "quick"), root=root)  # chapters find data/ in the real repository
         runs.append(r)
         print(f"  {r.seconds:.1f}s {'ok' if r.ok else 'FAILED: ' + r.error}", flush=True)
     table = format_table(runs, profile, limit_s)

@@ -147,6 +147,12 @@ def _validate(c: ModelConfig) -> None:
     _positive_int("k2", c.k2)
     if c.k2 > c.experts_per_cluster:
         _fail("k2", c.k2, f"cannot exceed experts_per_cluster={c.experts_per_cluster}")
+    if c.moe == "pcgrm" and c.k2 == 1:
+        import warnings
+
+        warnings.warn("k2=1: the renormalised expert weight of Eq. (10) is identically 1, so the expert gates "
+                      "and the cross-attention of Eq. (8) receive no gradient and never learn (book chapter 05)",
+                      UserWarning, stacklevel=3)
     k1s = (c.k1,) * NUM_STAGES if isinstance(c.k1, int) and not isinstance(c.k1, bool) else c.k1
     if not isinstance(k1s, tuple) or len(k1s) != NUM_STAGES:
         _fail("k1", c.k1, f"must be an integer or a tuple of {NUM_STAGES} integers")

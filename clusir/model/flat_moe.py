@@ -42,7 +42,7 @@ class FlatMoE(nn.Module):
     Shapes: x (B, C, H, W) -> RoutedOutput(x, routing, prompt = z (B, C), tokens (B, 1, C), aux)
     """
 
-    def __init__(self, dim: int, num_experts: int = 21, top_k: int = 4, expansion: float = 2.66,
+    def __init__(self, dim: int, num_experts: int = 21, top_k: int = 4, expansion: float = 2.7,
                  bias: bool = False) -> None:
         super().__init__()
         self.norm = LayerNorm2d(dim)

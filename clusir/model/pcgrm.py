@@ -169,7 +169,7 @@ class PCGRMMoE(nn.Module):
     """
 
     def __init__(self, dim: int, heads: int = 1, num_prototypes: int = 3, k1: int = 2, experts_per_cluster: int = 7,
-                 k2: int = 2, expansion: float = 2.66, tau: float = 1.0, proto_init: str = "orthogonal",
+                 k2: int = 2, expansion: float = 2.7, tau: float = 1.0, proto_init: str = "orthogonal",
                  sigma_init: float = 0.1, prompt_noise: bool = True, bias: bool = False) -> None:
         super().__init__()
         self.num_experts = experts_per_cluster
