@@ -184,6 +184,18 @@ def contract_cells(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "code" and CONTRACT_TAG in c.get("metadata", {}).get("tags", [])]
 
 
+def _coalesce(outputs: list) -> list:
+    """Merge consecutive stdout chunks (how they are split depends on timing) so stored outputs are stable."""
+    merged: list = []
+    for o in outputs:
+        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
+                and merged[-1].get("name") == o.get("name"):
+            merged[-1]["text"] = merged[-1]["text"] + o["text"]
+        else:
+            merged.append(o)
+    return merged
+
+
 def refresh_outputs(executed: Path, source: Path) -> int:
     """Copy contract-cell outputs (matched by cell id) from ``executed`` into ``source``; clear the rest.
 
@@ -204,8 +216,8 @@ def refresh_outputs(executed: Path, source: Path) -> int:
             if done is None or done.source != cell.source:
                 raise ValueError(f"{executed}: contract cell {cell.get('id')} is missing or its source differs; "
                                  "re-run the chapter before refreshing")
-            cell.outputs = [o for o in done.outputs if o.get("output_type") in ("stream", "execute_result")
-                            and not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = _coalesce([o for o in done.outputs if o.get("output_type") in ("stream", "execute_result")
+                                      and not (o.get("output_type") == "stream" and o.get("name") == "stderr")])
             cell.execution_count = done.execution_count
             for o in cell.outputs:
                 if o.get("output_type") == "execute_result":
