@@ -119,6 +119,7 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
             progress_bar=False, log_output=False, execution_timeout=900,
         )
         ok, err = True, ""
+        _hide_injected_parameters(out)
     except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
         ok, err = False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     finally:
@@ -128,6 +129,19 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
             else:
                 os.environ["CLUSIR_ROOT"] = old
     return ChapterRun(nb.stem, time.perf_counter() - t0, ok, err)
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's ``injected-parameters`` cell ``remove-cell``: the rendered book shows the chapter's own
+    parameters cell, and the profile is printed by the setup cell."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
 
 
 def format_table(runs: list[ChapterRun], profile: str, limit_s: float) -> str:

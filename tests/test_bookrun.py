@@ -71,6 +71,9 @@ def test_run_refresh_and_failure_report(tiny_book):
     assert [c["chapter"] for c in timings["chapters"]] == ["01_one", "02_two"]
     # the sources were not executed in place
     assert all(not c.outputs for c in nbformat.read(tiny_book / "book" / "01_one.ipynb", 4).cells)
+    executed = nbformat.read(src / "book" / "01_one.ipynb", 4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
     # papermill injected QUICK=False: the derived value follows it
     n = bookrun.refresh_outputs(src / "book" / "01_one.ipynb", tiny_book / "book" / "01_one.ipynb")
     assert n == 1
