@@ -72,3 +72,30 @@ def test_tiled_psnr_within_0_2_db_of_untiled_on_a_noisy_photo(photo):
     assert tiled.shape == img.shape
     assert abs(_psnr(tiled, img) - _psnr(whole, img)) < 0.2
     assert 25 < _psnr(tiled, whole) < 80                                      # close, but not bit-identical
+
+
+@pytest.mark.slow
+def test_tiled_psnr_within_0_2_db_on_miniaio_test_images_with_the_released_checkpoint():
+    """The issue's bar, on real test inputs and a trained model: per task, tiled PSNR (192-px tiles, 2x2 per
+    256-px image) is within 0.2 dB of untiled. Tiles cannot match exactly (routing and channel attention see
+    only the tile); with 128-px tiles the gap reaches 0.64 dB on haze (docs/benchmarks.md)."""
+    from pathlib import Path
+
+    from clusir.data import test_set
+    from clusir.metrics import psnr
+    from clusir.train.checkpoint import load_model
+
+    ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / "nhr_nano.pt"
+    model, _ = load_model(ckpt)
+    per_task: dict[str, list[tuple[float, float]]] = {}
+    for item in test_set("nhr"):
+        x = item["lq"][None]
+        with torch.no_grad():
+            whole = model(x).image.clamp(0, 1)[0]
+            tiled = tiled_forward(model, x, tile=192, overlap=32).clamp(0, 1)[0]
+        per_task.setdefault(item["task"], []).append((psnr(whole, item["gt"]), psnr(tiled, item["gt"])))
+    assert set(per_task) == {"noise15", "noise25", "noise50", "haze", "rain"}
+    for task, pairs in per_task.items():
+        whole_db = np.mean([a for a, _ in pairs])
+        tiled_db = np.mean([b for _, b in pairs])
+        assert abs(whole_db - tiled_db) < 0.2, f"{task}: untiled {whole_db:.2f} dB, tiled {tiled_db:.2f} dB"
