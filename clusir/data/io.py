@@ -321,3 +321,15 @@ def crop_to_multiple(img, base: int = 16):
     nh, nw = h - h % base, w - w % base
     t, l = (h - nh) // 2, (w - nw) // 2
     return img[..., t: t + nh, l: l + nw]
+
+
+def dihedral(img: np.ndarray, mode: int) -> np.ndarray:
+    """One of the 8 flips/transposes of an (H, W, C) array, the training augmentation: bit 0 flips left-right,
+    bit 1 flips up-down, bit 2 swaps H and W. Returns a contiguous array."""
+    if mode & 1:
+        img = img[:, ::-1]
+    if mode & 2:
+        img = img[::-1]
+    if mode & 4:
+        img = img.transpose(1, 0, 2)
+    return np.ascontiguousarray(img)

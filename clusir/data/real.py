@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clusir.data.io import IMAGE_EXTENSIONS, ImageReadError, ImageSizeError, is_image_file
+from clusir.data.io import IMAGE_EXTENSIONS, ImageReadError, ImageSizeError, dihedral, is_image_file
 
 # ----------------------------------------------------------------------------------------------------------
 # what exists
@@ -905,18 +905,8 @@ class RealTrainPairs:
         gt = gt[t: t + c, l: l + c]
         lq = lq[t: t + c, l: l + c] if lq is not None else None
         mode = int(rng.random() * 8)
-
-        def aug(a):
-            if mode & 1:
-                a = a[:, ::-1]
-            if mode & 2:
-                a = a[::-1]
-            if mode & 4:
-                a = a.transpose(1, 0, 2)
-            return np.ascontiguousarray(a)
-
-        gt = aug(gt)
-        lq = aug(lq) if lq is not None else D.degrade(gt, task, rng)[0]
+        gt = dihedral(gt, mode)
+        lq = dihedral(lq, mode) if lq is not None else D.degrade(gt, task, rng)[0]
 
         def ten(a):
             return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1).contiguous()

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from clusir.data import degradations as D
+from clusir.data.io import dihedral
 from clusir.data.settings import SETTINGS, load_clean, task_weights
 
 #: extra context cut around a crop before degrading it, so that blur does not see the crop border
@@ -86,14 +87,7 @@ class TrainPairs(Dataset):
         else:
             name, img = self.images[min(int(rng.random() * len(self.images)), len(self.images) - 1)]
             patch = self._patch(rng, img, size)
-        mode = int(rng.random() * 8)
-        if mode & 1:
-            patch = patch[:, ::-1]
-        if mode & 2:
-            patch = patch[::-1]
-        if mode & 4:
-            patch = patch.transpose(1, 0, 2)
-        patch = np.ascontiguousarray(patch, dtype=np.float32)
+        patch = np.ascontiguousarray(dihedral(patch, int(rng.random() * 8)), dtype=np.float32)
         lq, _ = D.degrade(patch, task, rng)
         if margin:
             lq = lq[margin: margin + self.crop, margin: margin + self.crop]
