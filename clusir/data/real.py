@@ -290,6 +290,13 @@ def _find_pairs(key: str, root: Path) -> Found | None:
     return None
 
 
+def _pair_rain_dirs(f: Found, d: Path, lq: str, gt: str) -> None:
+    """Rain pairs in two sub-folders of ``d`` (``rainy``/``gt`` or ``input``/``target``), matched by name."""
+    _need_dirs(f, d, [lq, gt])
+    if not f.problems:
+        _pair_by_name(d / lq, d / gt, lq_to_gt=_rain_gt, found=f, label="")
+
+
 def _find_pairs_in(key: str, base: Path) -> Found | None:
     if key == "rain100l_train":
         hit = _first_dir(base, [("AdaIR/PromptIR", "Train/Derain"), ("MoCE-IR", "deraining/RainTrainL"),
@@ -300,9 +307,7 @@ def _find_pairs_in(key: str, base: Path) -> Found | None:
         layout, d = hit
         f = Found(key, layout, [d], [])
         if (d / "rainy").is_dir() or (d / "gt").is_dir():
-            _need_dirs(f, d, ["rainy", "gt"])
-            if not f.problems:
-                _pair_by_name(d / "rainy", d / "gt", lq_to_gt=_rain_gt, found=f, label="")
+            _pair_rain_dirs(f, d, "rainy", "gt")
             lst = _list_file(base, "rainy/rainTrain.txt")
             if lst is not None and layout == "AdaIR/PromptIR":
                 bad = [ln.strip() for ln in lst.read_text().splitlines()
@@ -322,13 +327,9 @@ def _find_pairs_in(key: str, base: Path) -> Found | None:
         layout, d = hit
         f = Found(key, layout, [d], [])
         if (d / "input").is_dir() or (d / "target").is_dir():
-            _need_dirs(f, d, ["input", "target"])
-            if not f.problems:
-                _pair_by_name(d / "input", d / "target", lq_to_gt=_rain_gt, found=f, label="")
+            _pair_rain_dirs(f, d, "input", "target")
         elif (d / "rainy").is_dir() or (d / "gt").is_dir():
-            _need_dirs(f, d, ["rainy", "gt"])
-            if not f.problems:
-                _pair_by_name(d / "rainy", d / "gt", lq_to_gt=_rain_gt, found=f, label="")
+            _pair_rain_dirs(f, d, "rainy", "gt")
         elif (d / "train").is_dir() and not _images(d):
             return None
         else:
