@@ -59,6 +59,7 @@ class DataConfig:
     root: str | None = None              # dataset root for source="real" (also `clusir train --root DIR`)
     crop: int = 128                      # square training crop, paper: 128
     samples_per_epoch: int | None = None # None: the dataset's own length (paper N+H+R ≈ 111.5 k with AdaIR ratios)
+    scene: int | None = 256              # MiniAIO: degrade a scene×scene window, then crop (None: degrade the crop)
     synthetic: bool = False              # TrainPairs(synthetic=True): half the crops from fresh dead-leaves images
     mix: str | dict | None = None        # task sampling: "uniform" | "paper" | {task: weight}; None: the loader's
                                          # default (MiniAIO uniform, real data the paper's expansion ratios)

@@ -105,7 +105,7 @@ def build_train_set(cfg: TrainConfig):
 
         def make(length):
             return TrainPairs(d.setting, crop=d.crop, split="train", length=length, seed=cfg.seed,
-                              synthetic=d.synthetic, **mix)
+                              synthetic=d.synthetic, scene=d.scene, **mix)
     else:
         from clusir.data.real import RealTrainPairs
 
