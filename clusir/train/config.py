@@ -101,7 +101,7 @@ class TrainConfig:
     # bookkeeping
     run_dir: str = "runs/{name}"                         # `{name}` is replaced by `name`
     save_every: int = 0                                  # also save last.pt every N steps (0: at epoch ends only)
-    eval_every: int = 1                                  # validate every N epochs (0: never); best.pt by val PSNR
+    eval_every: int = 1                                  # validate every N epochs and after the last (0: never); best.pt by val PSNR
     log_every: int = 10                                  # JSONL/CSV row every N steps
     max_steps: int | None = None                         # stop early after N optimiser steps (tests, smoke runs)
     progress: bool = True                                # tqdm bars (rank 0 only)

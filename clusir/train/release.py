@@ -131,7 +131,10 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
         for e in entries:
             e["default"] = False
     manifest["checkpoints"] = sorted(entries + [entry], key=lambda e: e["name"])
-    (root / "checkpoints" / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    path = root / "checkpoints" / "manifest.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(path)                                       # atomic: never a half-written manifest
     return entry
 
 

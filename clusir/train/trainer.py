@@ -361,7 +361,8 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
             if step % steps_per_epoch == 0:
                 done_epochs = step // steps_per_epoch
                 metric = None
-                if cfg.eval_every and done_epochs % cfg.eval_every == 0 and val_set:
+                due = done_epochs % cfg.eval_every == 0 or done_epochs == cfg.epochs if cfg.eval_every else False
+                if due and val_set:                                 # every eval_every epochs, and the last one
                     metric = _validate(model, val_set, env, amp_dtype, log, step, done_epochs, history)
                 metric = broadcast_object(metric)
                 improved = metric is not None and (best_metric is None or metric > best_metric)
