@@ -77,3 +77,14 @@ def test_release_beats_the_best_classical_baseline_on_every_task(entry):
     losing = [t for t in res["tasks"] if res["tasks"][t]["psnr"] <= base[t]["psnr"]]
     assert not losing, "does not beat the best classical baseline on: " + ", ".join(
         f"{t} ({res['tasks'][t]['psnr']:.2f} dB vs {base[t]['method']} {base[t]['psnr']:.2f} dB)" for t in losing)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_markdown_table_has_a_row_per_task_with_the_recorded_margin(entry):
+    from clusir.train.release import markdown_table
+
+    rows = markdown_table(entry).splitlines()[2:]
+    assert [r.split("|")[1].strip() for r in rows] == list(entry["metrics"]["tasks"])
+    for row, (task, m) in zip(rows, entry["metrics"]["tasks"].items()):
+        margin = m["psnr"] - entry["best_classical"][task]["psnr"]
+        assert row.rstrip(" |").endswith(f"{margin:+.2f} dB")

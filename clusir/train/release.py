@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["release", "git_commit", "data_manifest_hashes", "load_manifest"]
+__all__ = ["release", "git_commit", "data_manifest_hashes", "load_manifest", "markdown_table"]
 
 
 def git_commit(root: Path) -> str:
@@ -138,15 +138,45 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
     return entry
 
 
+def markdown_table(entry: dict, root: Path | None = None) -> str:
+    """A manifest entry as a markdown table: per task the input, the best classical method, the checkpoint
+    (PSNR dB / SSIM skimage7, MiniAIO test split) and its PSNR margin over the classical method."""
+    from clusir.book import repo_root
+
+    path = (root or repo_root()) / "docs" / "baselines.json"
+    inputs = json.loads(path.read_text())["results"] if path.is_file() else {}
+    def cell(r: dict, ssim_key: str = "ssim_skimage7") -> str:
+        return f"{r['psnr']:.2f} / {r[ssim_key]:.3f}" if r else "–"
+
+    rows = [f"| task | input | best classical | {entry['name']} | margin |", "|---|---|---|---|---|"]
+    for task, m in entry["metrics"]["tasks"].items():
+        b = entry["best_classical"].get(task, {})
+        i = inputs.get(task, {}).get("input", {})
+        best = f"{b['method']} {cell(b)}" if b else "–"
+        margin = f"{m['psnr'] - b['psnr']:+.2f} dB" if b else "–"
+        rows.append(f"| {task} | {cell(i, 'ssim')} | {best} | {cell(m)} | {margin} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m clusir.train.release", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", nargs="?", help="a training checkpoint (runs/<name>/best.pt)")
     p.add_argument("--name", required=True)
-    p.add_argument("--command", required=True, help="the exact training command, recorded in the manifest")
+    p.add_argument("--command", help="the exact training command, recorded in the manifest")
+    p.add_argument("--table", action="store_true",
+                   help="print the manifest entry NAME as a markdown table and exit (no checkpoint needed)")
     p.add_argument("--default", action="store_true", help="make it the default of `clusir restore`")
     p.add_argument("--notes", default="")
     args = p.parse_args(argv)
+    if args.table:
+        entry = next((e for e in load_manifest()["checkpoints"] if e["name"] == args.name), None)
+        if entry is None:
+            p.error(f"checkpoints/manifest.json has no checkpoint named {args.name!r}")
+        print(markdown_table(entry))
+        return 0
+    if not args.checkpoint or not args.command:
+        p.error("releasing needs CHECKPOINT and --command")
     e = release(args.checkpoint, args.name, args.command, default=args.default, notes=args.notes)
     print(json.dumps({k: e[k] for k in ("file", "sha256", "bytes", "setting", "psnr_margin_over_best_classical_dB",
                                         "beats_best_classical_on_every_task")}, indent=1))
