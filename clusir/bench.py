@@ -62,7 +62,7 @@ def bench_preset(preset: str, *, device: str = "cpu", batch: int = 4, crop: int 
     from clusir.book import default_threads
     from clusir.model import build_model, count_macs, count_parameters
     from clusir.train.losses import RestorationLoss, ms_ssim_window
-    from clusir.train.trainer import resolve_amp
+    from clusir.train.trainer import compile_model, resolve_amp
 
     torch.set_num_threads(threads or default_threads())
     torch.manual_seed(0)
@@ -70,7 +70,7 @@ def bench_preset(preset: str, *, device: str = "cpu", batch: int = 4, crop: int 
     cuda = dev.type == "cuda"
     amp_dtype = resolve_amp(amp, dev)
     model = build_model(preset).to(dev)
-    net = torch.compile(model) if compile else model
+    net = compile_model(model) if compile else model
     opt = torch.optim.Adam(model.parameters(), lr=2e-4)
     crit = RestorationLoss(ms_ssim_weight=0.2 if ms_ssim_window(crop) else 0.0, crop=crop)  # ℓ1 only below 33 px
     res = {"preset": preset, "params_M": count_parameters(model) / 1e6, "device": str(dev), "batch": batch,

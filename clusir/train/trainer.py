@@ -83,6 +83,25 @@ class LRSchedule:
         return warm
 
 
+#: dynamo compiles every block instance and each train/eval or shape variant separately (the routing's top-k
+#: and scatter break the graph, so blocks are compiled frame by frame); the default limit of 8 is too low
+COMPILE_RECOMPILE_LIMIT = 64
+
+
+def compile_model(net: nn.Module) -> nn.Module:
+    """``torch.compile`` for ClusIR: static shapes (``dynamic=False``) and a higher recompile limit.
+
+    Static shapes because automatic dynamic shapes make dynamo mark the channel dimension symbolic once it sees
+    the same block class at two widths, and inductor (torch 2.13, CPU) then fails on the symbolic strides
+    ("cannot determine truth value of Relational"). Training crops have one size, so nothing is lost
+    (validation runs the eager model). ``tests/test_train_compile.py`` checks a compiled training step against
+    eager on CPU."""
+    import torch._dynamo
+
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, COMPILE_RECOMPILE_LIMIT)
+    return torch.compile(net, dynamic=False)
+
+
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     """``auto`` → bfloat16 on CUDA, no autocast on CPU (bf16 on CPU is slow and hurts FFT accuracy)."""
     if amp == "auto":
@@ -256,7 +275,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
 
     net = wrap_ddp(model, env)
     if cfg.compile:
-        net = torch.compile(net)
+        net = compile_model(net)
     model_config = _model_config_dict(model)
 
     def save(path: Path, metric: float | None) -> None:
