@@ -77,6 +77,8 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # dataclasses.replace on the preset, e.g. {"router": "flat"}
     data: DataConfig = field(default_factory=DataConfig)
     # optimisation (paper)
+    init: str | None = None                              # start from these weights (a training or released
+                                                         # checkpoint; optimiser and schedule start afresh)
     epochs: int = 150                                    # 200 for the composite setting
     batch_size: int = 48                                 # global batch: split evenly over DDP processes
     lr: float = 2e-4

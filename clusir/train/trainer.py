@@ -228,6 +228,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
         from clusir.model import build_model
 
         model = build_model(cfg.model, **cfg.model_overrides)
+    init_info = _load_init(model, cfg.init) if cfg.init and state is None else None   # resume wins over init
     model = model.to(env.device)
     if env.distributed:
         model = convert_sync_batchnorm(model, env.device)
@@ -269,7 +270,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
             log.event("resume", step=step, from_checkpoint=str(last_path), changed_keys=changed,
                       same_world_size=len(rngs) == env.world_size)
     elif log:
-        log.event("start", world_size=env.world_size, device=str(env.device), total_steps=total_steps,
+        log.event("start", init=init_info, world_size=env.world_size, device=str(env.device), total_steps=total_steps,
                   steps_per_epoch=steps_per_epoch, loss=criterion.describe(),
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off")
 
@@ -405,6 +406,26 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
 
 
 @torch.no_grad()
+def _load_init(model: nn.Module, path: str) -> dict:
+    """Load the weights of ``path`` (``cfg.init``) into ``model``; the model configs must agree."""
+    ckpt = ckpt_io.load_checkpoint(path)
+    if "model" not in ckpt:
+        raise ValueError(f"init checkpoint {path}: no 'model' weights in it (not written by clusir?)")
+    mine, theirs = _model_config_dict(model), ckpt.get("model_config")
+    if mine and theirs:
+        differ = sorted(k for k in set(mine) | set(theirs) if _norm(mine.get(k)) != _norm(theirs.get(k)))
+        if differ:
+            raise ValueError(f"init checkpoint {path} was trained with another model config; "
+                             f"these fields differ: {', '.join(differ)}")
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in ckpt_io.strip_prefixes(ckpt["model"]).items()})
+    return {"path": str(path), "sha256": ckpt_io.sha256_file(path), "step": ckpt.get("step")}
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
 def _validate(model, val_set, env, amp_dtype, log, step, epoch, history) -> float | None:
     """Mean over tasks of the mean PSNR per task (rank 0 only; RNG untouched)."""
     if not env.is_main:
