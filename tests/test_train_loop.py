@@ -99,3 +99,28 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
     events = [r for r in read_log(cfg.run_path) if r["kind"] == "event"]
     assert events[-1]["message"] == "diverged" and events[-1]["last_good_step"] == 4
+
+
+def test_init_starts_from_another_runs_weights(tmp_path):
+    first = train(_cfg(tmp_path / "a", max_steps=4), model=StandIn(), train_set=_pairs(), val_set=[])
+    res = train(_cfg(tmp_path / "b", max_steps=1, lr=0.0, init=str(first.run_dir / "last.pt")), model=StandIn(),
+                train_set=_pairs(), val_set=[])
+    a, b = _weights(first.run_dir / "last.pt"), _weights(res.run_dir / "last.pt")
+    for k in ("body.0.weight", "body.3.weight"):                # lr 0: still the first run's weights
+        assert torch.equal(a[k], b[k]), k
+    start = next(r for r in read_log(res.run_dir) if r.get("message") == "start")
+    assert start["init"]["path"].endswith("last.pt") and start["init"]["step"] == 4
+
+
+def test_init_refuses_a_checkpoint_of_another_model_config(tmp_path):
+    import dataclasses
+
+    from clusir.model import build_model
+    from clusir.train.trainer import _load_init
+
+    m = build_model("nano")
+    path = tmp_path / "nano.pt"
+    torch.save({"model": m.state_dict(), "model_config": dataclasses.asdict(m.config)}, path)
+    _load_init(build_model("nano"), str(path))                  # same config: fine
+    with pytest.raises(ValueError, match=r"nano.pt was trained with another model config; these fields differ: dim"):
+        _load_init(build_model("nano", dim=12), str(path))
