@@ -85,6 +85,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
     ckpt = load_checkpoint(ckpt_path)
     setting = ckpt["config"]["data"]["setting"]
     out = root / "checkpoints" / f"{name}.pt"
+    commit = git_commit(root)                  # before writing: the new file would make the tree look dirty
     export_release(ckpt, out, half=True)
     model, _ = load_model(out)
     t0 = time.time()
@@ -108,7 +109,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
         "config": ckpt["config"],
         "command": command,
         "steps": ckpt["step"],
-        "git_commit": git_commit(root),
+        "git_commit": commit,
         "data_manifests": data_manifest_hashes(root),
         "metrics": metrics,
         "best_classical": base,
