@@ -63,10 +63,6 @@ def test_release_reproduces_its_recorded_psnr(entry):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known shortfall, recorded in checkpoints/manifest.json and docs/training.md: the CPU-trained nhr_nano "
-    "(17 min, 1 thread) trails the best classical method on every N+H+R task; strict, so a checkpoint that "
-    "meets the bar turns this into a failure until the mark is removed"))
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_release_beats_the_best_classical_baseline_on_every_task(entry):
     from clusir.evaluate import load_baselines
