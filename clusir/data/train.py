@@ -25,14 +25,14 @@ class TrainPairs(Dataset):
     Item ``i`` is a dict ``{"lq": Tensor[3, crop, crop], "gt": Tensor[3, crop, crop], "task": str,
     "name": str}``. It is a pure function of ``(seed, i)``: a ``RandomState(stable_seed("train", seed, i))``
     picks the task (``mix``), the clean image, the crop position, one of the 8 flips/rotations (as PromptIR's
-    ``random_augmentation``) and the degradation parameters.
+    ``random_augmentation``) and the degradation parameters. A resumed or re-run training therefore sees
+    exactly the same samples in the same order (given the sampler's order).
 
     Degrade, then crop: a ``scene`` × ``scene`` window of the photograph (256, the size of the test
     photographs) is degraded and the training crop is cut from it, as the paper's data sets are made (whole
     degraded images, random crops for training). Degrading the crop itself would change scale-dependent
     degradations: rain streaks are a fraction of the image side long and the haze depth ramp spans the
-    image, so a 64-pixel crop would see streaks four times shorter than the test photographs have. A resumed or re-run training therefore sees
-    exactly the same samples in the same order (given the sampler's order).
+    image, so a 64-pixel crop would see streaks four times shorter than the test photographs have.
 
     Args:
         setting: a key of ``SETTINGS`` (e.g. ``"nhr"``).

@@ -381,7 +381,7 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
             if step % steps_per_epoch == 0:
                 done_epochs = step // steps_per_epoch
                 metric = None
-                due = done_epochs % cfg.eval_every == 0 or done_epochs == cfg.epochs if cfg.eval_every else False
+                due = bool(cfg.eval_every) and (done_epochs % cfg.eval_every == 0 or done_epochs == cfg.epochs)
                 if due and val_set:                                 # every eval_every epochs, and the last one
                     metric = _validate(model, val_set, env, amp_dtype, log, step, done_epochs, history)
                 metric = broadcast_object(metric)
@@ -417,8 +417,7 @@ def _load_init(model: nn.Module, path: str) -> dict:
         if differ:
             raise ValueError(f"init checkpoint {path} was trained with another model config; "
                              f"these fields differ: {', '.join(differ)}")
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in ckpt_io.strip_prefixes(ckpt["model"]).items()})
+    model.load_state_dict(ckpt_io.strip_prefixes(ckpt["model"]))   # float16 release weights are cast on copy
     return {"path": str(path), "sha256": ckpt_io.sha256_file(path), "step": ckpt.get("step")}
 
 
