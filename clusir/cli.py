@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "clusir.commands.eval",
     "clusir.commands.restore",
     "clusir.commands.bench",
+    "clusir.commands.experiment",
 )
 
 
