@@ -1,6 +1,6 @@
 """One run of an experiment: train (resuming a killed run), score the last weights, write the result file.
 
-    python -m clusir.experiment.record table4 t4a_wtb_only 0 [--threads 1] [--device cpu]
+    python -m clusir.experiment table4 t4a_wtb_only 0 [--threads 1] [--device cpu]
 
 ``clusir experiment run`` starts one such process per (variant, seed). The result file
 ``results/<experiment>/<variant>/seed<k>.json`` is written atomically and only when everything is done, so a
@@ -34,12 +34,20 @@ from clusir.train.config import config_to_dict
 from clusir.train.release import git_commit
 from clusir.train.runlog import read_log
 
-__all__ = ["run_one", "result_path", "hardware", "routing_summary", "routing_sizes", "RESULT_FORMAT"]
+__all__ = ["run_one", "result_path", "measured", "hardware", "routing_summary", "routing_sizes", "RESULT_FORMAT"]
 
 RESULT_FORMAT = "clusir-experiment-result/1"
 #: fields of a result file that describe *how* it was produced, not *what* it measured
 PROVENANCE_KEYS = ("git_commit", "command", "hardware", "date", "train", "eval_seconds", "torch_version",
                    "clusir_version", "checkpoint")
+
+
+def measured(result: dict) -> dict:
+    """What a result file measured, without how and where it was produced (timings, paths, commit, date):
+    two runs of the same config and seed must agree on this exactly."""
+    out = {k: v for k, v in result.items() if k not in PROVENANCE_KEYS}
+    out["config"] = {k: v for k, v in result["config"].items() if k not in ("run_dir", "threads", "device")}
+    return out
 
 
 def result_path(results_dir: Path | str, experiment: str, variant: str, seed: int) -> Path:
@@ -188,6 +196,8 @@ def run_one(spec: ExperimentSpec, variant: str, seed: int, *, results_dir: Path 
     t0 = time.time()
     result = train(cfg, resume=True)
     train_wall = time.time() - t0
+    if int(os.environ.get("RANK", "0")) != 0:               # under torchrun: rank 0 alone scores and writes
+        return out
     model, ckpt = load_model(result.last, device=dev)
     b = spec.budget
     macs = count_macs(model, size=b.crop)
@@ -256,7 +266,7 @@ def _keep_checkpoint(ckpt: dict, spec: ExperimentSpec, variant: str, seed: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m clusir.experiment.record", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m clusir.experiment", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", help="an experiment name (configs/experiments/NAME.yaml) or a spec YAML path")
     p.add_argument("variant")

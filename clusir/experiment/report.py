@@ -17,8 +17,9 @@ import numpy as np
 from clusir.book import repo_root  # (moves to clusir.runtime)
 from clusir.evaluate import TASK_COLUMNS
 from clusir.experiment.record import result_path
-from clusir.experiment.spec import ExperimentSpec, load_spec
+from clusir.experiment.spec import ExperimentSpec, config_differences, load_spec, resolve_config
 from clusir.experiment.stats import paired_arrays, paired_difference
+from clusir.train.config import ConfigError
 
 __all__ = ["load_results", "build_report", "format_markdown", "format_text"]
 
@@ -66,12 +67,27 @@ def _variant_row(spec: ExperimentSpec, name: str, runs: dict[int, dict], ref: di
                          "hardware": sorted({r["hardware"].get("gpu") or r["hardware"]["cpu"] for r in runs.values()}),
                          "dates": sorted({r["date"][:10] for r in runs.values()}),
                          "config_keys": sorted({r["config_key"] for r in runs.values()})}
+    row["stale_seeds"] = _stale(spec, name, runs)
     if name != spec.reference and ref:
         try:
             row["vs_reference"] = paired_difference(paired_arrays(runs, ref)).to_dict()
         except ValueError as exc:
             row["vs_reference"] = {"error": str(exc)}
     return row
+
+
+def _stale(spec: ExperimentSpec, name: str, runs: dict[int, dict]) -> list[int]:
+    """Seeds whose result was produced by another config than the spec resolves to today (edited spec)."""
+    stale = []
+    for s, r in sorted(runs.items()):
+        try:
+            cfg = resolve_config(spec, name, s, runs_dir=Path("runs"))
+        except (ConfigError, ValueError):
+            stale.append(s)
+            continue
+        if config_differences(r["config"], r["model_config"], cfg):
+            stale.append(s)
+    return stale
 
 
 def build_report(spec: ExperimentSpec | str, results_dir: Path | None = None) -> dict:
@@ -84,7 +100,7 @@ def build_report(spec: ExperimentSpec | str, results_dir: Path | None = None) ->
             "reference": spec.reference, "paper_source": spec.paper_source,
             "budget": {"steps": spec.budget.steps, "batch_size": spec.budget.batch_size, "crop": spec.budget.crop},
             "seeds": list(spec.seeds), "tasks": tasks, "variants": rows,
-            "complete": all(not r["missing_seeds"] for r in rows)}
+            "complete": all(not r["missing_seeds"] and not r.get("stale_seeds") for r in rows)}
 
 
 def _pm(d: dict | None, digits: int = 2) -> str:
@@ -140,6 +156,9 @@ def format_markdown(report: dict) -> str:
     if report.get("paper_source"):
         lines.append(f"Paper column: {report['paper_source']}; not comparable in absolute terms (other data, "
                      "model size and budget).")
+    stale = [f"{r['name']} seeds {r['stale_seeds']}" for r in report["variants"] if r.get("stale_seeds")]
+    if stale:
+        lines.append("STALE (the spec changed since these ran; rerun them): " + "; ".join(stale) + ".")
     missing = [f"{r['name']} seeds {r['missing_seeds']}" for r in report["variants"] if r["missing_seeds"]]
     if missing:
         lines.append("Missing runs: " + "; ".join(missing) + ".")

@@ -1,7 +1,7 @@
 """Run a sweep: every (variant, seed) of an experiment, ``jobs`` training processes side by side.
 
 Idempotent and resumable: a (variant, seed) whose result file exists is skipped; one whose process was
-killed resumes from its ``last.pt``. Each run is its own process (``python -m clusir.experiment.record``) with
+killed resumes from its ``last.pt``. Each run is its own process (``python -m clusir.experiment``, :mod:`clusir.experiment.record`) with
 ``threads`` torch threads, so two 1-thread jobs use two cores without fighting over them, and many jobs can
 share one GPU. One status line per running job is printed as its run log advances.
 """
@@ -85,6 +85,22 @@ def run_sweep(spec: ExperimentSpec | str, *, jobs: int = 1, threads: int = 1, de
     running: list[_Job] = []
     failed: list[str] = []
     queue = list(todo)
+    try:
+        _drive(spec, queue, running, failed, jobs, threads, device, results_dir, runs_dir, checkpoints_dir,
+               env, log, poll)
+    finally:                                  # interrupted (Ctrl-C, an error): stop the children; they resume
+        for job in running:
+            if job.proc.poll() is None:
+                job.proc.kill()
+                job.proc.wait()
+    if failed:
+        raise SweepError(f"experiment {spec.name}: {len(failed)} run(s) failed: " + "; ".join(failed))
+    return [result_path(results_dir, spec.name, v, s) for v, s in plan]
+
+
+def _drive(spec, queue, running, failed, jobs, threads, device, results_dir, runs_dir, checkpoints_dir, env,
+           log, poll) -> None:
+    """Keep ``jobs`` processes busy until the queue is empty and every process has ended."""
     while queue or running:
         while queue and len(running) < jobs:
             v, s = queue.pop(0)
@@ -104,9 +120,6 @@ def run_sweep(spec: ExperimentSpec | str, *, jobs: int = 1, threads: int = 1, de
             else:
                 failed.append(f"{job.variant} seed{job.seed} (exit {code}; log {job.log})")
                 log(f"  FAILED {failed[-1]}")
-    if failed:
-        raise SweepError(f"experiment {spec.name}: {len(failed)} run(s) failed: " + "; ".join(failed))
-    return [result_path(results_dir, spec.name, v, s) for v, s in plan]
 
 
 def _start(spec, variant, seed, threads, device, results_dir, runs_dir, checkpoints_dir, env) -> _Job:
@@ -116,7 +129,7 @@ def _start(spec, variant, seed, threads, device, results_dir, runs_dir, checkpoi
     logfile = run_dir / "process.log"
     spec_file = Path(runs_dir) / spec.name / "spec.yaml"            # the spec this process runs, as data
     spec_file.write_text(yaml.safe_dump(spec_to_dict(spec), sort_keys=False))
-    cmd = [sys.executable, "-m", "clusir.experiment.record", str(spec_file), variant, str(seed),
+    cmd = [sys.executable, "-m", "clusir.experiment", str(spec_file), variant, str(seed),
            "--threads", str(threads), "--device", device, "--results-dir", str(results_dir),
            "--runs-dir", str(runs_dir),
            "--command", f"clusir experiment run {spec.name} --variants {variant} --seeds {seed} "

@@ -43,7 +43,7 @@ from clusir.train.config import ConfigError, apply_overrides, config_to_dict, lo
 
 __all__ = [
     "Budget", "Variant", "ExperimentSpec", "load_spec", "spec_to_dict", "spec_from_dict", "list_specs",
-    "experiments_dir", "resolve_config", "config_key",
+    "experiments_dir", "resolve_config", "config_key", "config_differences", "model_config_of",
 ]
 
 #: training fields every experiment run sets itself (the budget and the bookkeeping of one run)
@@ -243,10 +243,58 @@ def _with_model_overrides(cfg, overrides: dict):
     return config_from_dict(d)
 
 
+#: TrainConfig fields that do not change what a run computes
+_BOOKKEEPING = ("name", "run_dir", "progress", "log_every", "save_every", "threads", "device", "model",
+                "model_overrides")
+
+
+def model_config_of(cfg) -> dict:
+    """The resolved ModelConfig of a TrainConfig, as a plain dict (a preset name plus overrides, or nested)."""
+    from clusir.model import ModelConfig, model_config
+
+    m = cfg.model
+    if dataclasses.is_dataclass(m):
+        return dataclasses.asdict(m)
+    extra = getattr(cfg, "model_overrides", None) or {}
+    return dataclasses.asdict(model_config(m, **extra) if isinstance(m, str) else ModelConfig(**extra))
+
+
+def config_differences(recorded: dict, recorded_model: dict, cfg) -> list[str]:
+    """Fields in which a result's recorded config and model config differ from ``cfg`` (empty: the same run).
+
+    A field that exists on one side only (added to the code since) counts as equal when it holds its default.
+    """
+    from clusir.model import ModelConfig
+    from clusir.train.config import TrainConfig
+
+    def diff(old: dict, new: dict, defaults: dict, prefix: str) -> list[str]:
+        out = []
+        for k in sorted(set(old) | set(new)):
+            if k in _BOOKKEEPING and not prefix:
+                continue
+            a, b = old.get(k, defaults.get(k)), new.get(k, defaults.get(k))
+            if isinstance(a, dict) and isinstance(b, dict) and isinstance(defaults.get(k), dict):
+                out += diff(a, b, defaults[k], f"{prefix}{k}.")
+            elif _plain(a) != _plain(b):
+                out.append(prefix + k)
+        return out
+
+    train_defaults = config_to_dict(TrainConfig())
+    return (diff(recorded, config_to_dict(cfg), train_defaults, "")
+            + diff(recorded_model, model_config_of(cfg), dataclasses.asdict(ModelConfig()), "model."))
+
+
+def _plain(x):
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
 def config_key(cfg) -> str:
     """A hash of what determines a run's outcome: the resolved config without its name and run_dir."""
-    d = config_to_dict(cfg)
-    for k in ("name", "run_dir", "progress", "log_every", "save_every", "threads", "device"):
-        d.pop(k, None)
+    d = {k: v for k, v in config_to_dict(cfg).items() if k not in _BOOKKEEPING}
+    d["model"] = model_config_of(cfg)
     blob = json.dumps(d, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
