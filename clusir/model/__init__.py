@@ -17,17 +17,19 @@ Modules (each constructible on its own with small dims, e.g. for a teaching copy
 ``clusir.model.common``    ``LayerNorm2d``, ``GDFN`` (also the expert), ``MDTA``, ``TransformerBlock``,
                            ``CrossAttention``, ``Downsample``, ``Upsample``, ``Passthrough``, ``pad_to_multiple``
 ``clusir.model.wtb``       ``WaveAttention``, ``WTB`` (Wave-ViT block)
-``clusir.model.flat_moe``  ``FlatRouter``, ``FlatMoE`` — Eqs. (1)–(2)
+``clusir.model.flat_moe``  ``FlatRouter`` (top-k), ``DenseFlatRouter`` (Eq. (2) as written), ``FlatMoE`` — (1)–(2)
 ``clusir.model.pcgrm``     ``ClusterPosterior`` (4)–(6), ``GaussianPrompt`` (7), ``GateAttention`` (8),
                            ``ClusterGate`` (9)–(10), ``PCGRMMoE`` (3)
 ``clusir.model.routing``   ``StageRouting``, ``RoutedOutput``, ``dispatch`` (sparse sub-batch dispatch),
                            ``UnroutedBlock``
+``clusir.model.dense``     ``DenseBlock`` (``moe="dense"``: capacity-matched stand-in, controlled Table 4 (a))
 ``clusir.model.prompts``   ``SemanticPromptFusion``, ``PromptGenBlock`` (PGB)
 ``clusir.model.dafmm``     ``FSB`` (11)–(13), ``LowFreqModulation`` (14), ``HighFreqModulation`` (15), ``DAFMM``
 ``clusir.model.aux_losses`` ``prototype_orthogonality``, ``cv_squared`` (load balance)
 ``clusir.model.network``   ``ClusIR``, ``ClusIROutput``
 ``clusir.model.tiling``    ``tiled_forward``
-``clusir.model.info``      ``count_parameters``, ``count_macs``, ``macs_by_op``, ``TABLE7``
+``clusir.model.info``      ``count_parameters``, ``count_active_parameters``, ``count_macs``, ``macs_by_op``,
+                           ``TABLE7``
 =========================  ==================================================================================
 
 Shape legend (comments everywhere): B batch, C channels at this stage (C_s = dim · 2^s), H, W spatial,

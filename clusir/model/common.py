@@ -52,12 +52,14 @@ class GDFN(nn.Module):
 
     Args:
         dim: channels C.   expansion: hidden width ``h = int(expansion · C)``.   bias: conv bias.
+        hidden: ``h`` given directly instead (the capacity-matched dense block of ``moe="dense"``).
     Shapes: x (B, C, H, W) -> (B, C, H, W)
     """
 
-    def __init__(self, dim: int, expansion: float = 2.66, bias: bool = False) -> None:
+    def __init__(self, dim: int, expansion: float = 2.66, bias: bool = False, hidden: int | None = None) -> None:
         super().__init__()
-        hidden = int(dim * expansion)
+        hidden = hidden or int(dim * expansion)
+        self.hidden = hidden
         self.project_in = nn.Conv2d(dim, 2 * hidden, 1, bias=bias)
         self.dwconv = nn.Conv2d(2 * hidden, 2 * hidden, 3, padding=1, groups=2 * hidden, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, 1, bias=bias)

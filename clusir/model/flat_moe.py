@@ -3,9 +3,11 @@ r"""Single-stage ("flat") mixture of experts — paper Eqs. (1)–(2), the ablat
     p(E=e|x) = softmax(wᵀ z)_e                                   (1)
     y = Σ_e p(E=e|x) · Expert_e(x)                               (2)
 
-Deviation: Eq. (2) sums over all M experts; we run the ``top_k`` most probable ones and renormalise their
-weights (``top_k = M`` gives Eq. (2) exactly). The default budget is PCGRM's, ``M = N·E`` experts with
-``K1·K2`` active, so the ablation changes *only* the routing. The routing token z is built as in PCGRM
+Eq. (2) sums over all M experts: with ``top_k = M`` (config ``flat_top_k="all"``) :class:`DenseFlatRouter`
+runs every expert with the softmax of Eq. (1) as its weights, exactly as written. The sparse variant
+(:class:`FlatRouter`, a deviation) runs the ``top_k`` most probable experts and renormalises their weights; its
+default budget is PCGRM's, ``M = N·E`` experts with ``K1·K2`` active, so that ablation changes *only* the
+routing. The routing token z is built as in PCGRM
 (GAP → Linear → LayerNorm) for the same reason. Book: chapter 03 (flat vs two-stage routing).
 """
 
@@ -35,10 +37,26 @@ class FlatRouter(nn.Module):
         return p, index, top / top.sum(dim=-1, keepdim=True)                    # renormalised weights
 
 
+class DenseFlatRouter(FlatRouter):
+    r"""Eq. (2) as written: every expert, weighted by the full softmax of Eq. (1) (no top-k, no renormalising).
+
+    Shapes: z (B, C) -> p (B, M), index (B, M) = 0..M−1 on every row, weight (B, M) = p
+    """
+
+    def __init__(self, dim: int, num_experts: int) -> None:
+        super().__init__(dim, num_experts, num_experts)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        p = self.w(upcast(z)).softmax(dim=-1)                                  # (B, M)  Eq. (1)
+        index = torch.arange(p.shape[-1], device=p.device).expand(p.shape[0], -1)  # (B, M)
+        return p, index, p
+
+
 class FlatMoE(nn.Module):
     r"""Flat MoE block ``x + Σ_e p_e Expert_e(LN(x))`` over the top-k experts — Eqs. (1)–(2).
 
-    Args: dim C, num_experts M, top_k, expansion (expert GDFN), bias.
+    Args: dim C, num_experts M, top_k (``= M``: the dense :class:`DenseFlatRouter`, Eq. (2) as written),
+    expansion (expert GDFN), bias.
     Shapes: x (B, C, H, W) -> RoutedOutput(x, routing, prompt = z (B, C), tokens (B, 1, C), aux)
     """
 
@@ -47,7 +65,7 @@ class FlatMoE(nn.Module):
         super().__init__()
         self.norm = LayerNorm2d(dim)
         self.token = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
-        self.router = FlatRouter(dim, num_experts, top_k)
+        self.router = DenseFlatRouter(dim, num_experts) if top_k == num_experts else FlatRouter(dim, num_experts, top_k)
         self.experts = nn.ModuleList(GDFN(dim, expansion, bias) for _ in range(num_experts))
 
     def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:

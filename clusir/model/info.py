@@ -33,15 +33,16 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def count_active_parameters(model: nn.Module) -> int:
     """Parameters one image actually uses: all but the experts it does not route to (a ClusIR model).
 
-    Per routed stage an image runs K1·K2 of the N·E PCGRM experts (``flat_top_k`` of M for the flat router).
+    Per routed stage an image runs ``config.active_experts_at(s)`` experts: K1·K2 of the N·E PCGRM experts,
+    ``flat_top_k`` of M for the flat router (all M for ``flat_top_k="all"``). ``moe="dense"`` and ``"none"``
+    have no ``experts`` list, so all their parameters count (the dense GDFN is used whole by every image).
     """
     cfg = model.config
     total = count_parameters(model)
     for s, block in enumerate(model.moe):
         experts = getattr(block, "experts", None)
         if experts is not None:
-            active = cfg.k1_at(s) * cfg.k2 if cfg.moe == "pcgrm" else cfg.flat_top_k_at(s)
-            total -= (len(experts) - active) * count_parameters(experts[0])
+            total -= (len(experts) - cfg.active_experts_at(s)) * count_parameters(experts[0])
     return total
 
 

@@ -6,8 +6,9 @@ r"""The ClusIR U-Net (paper §3.1, Fig. 2; wiring in architecture.md §4.2–§4
            ─► Up ⊕ skip2 ─► 1×1 ─► Restormer ×6 (2C) ─► DAFMM(2C, PGB1) ─► Up ⊕ skip1 (2C)
            ─► Restormer ×4 ─► refinement ×R ─► conv3×3 ─► + I ─► crop to (H, W)
 
-All ablation switches are resolved here, at construction: ``moe`` picks the routed block class, ``dafmm=False``
-replaces the prompt path and the DAFMMs by :class:`Passthrough` stand-ins. ``forward`` has no config branches.
+All ablation switches are resolved here, at construction: ``moe`` picks the routed block class (PCGRM, flat,
+dense stand-in or none), ``dafmm=False`` replaces the prompt path and the DAFMMs by :class:`Passthrough`
+stand-ins. ``forward`` has no config branches.
 Book: chapter 09 (ClusIR assembled).
 """
 
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 from clusir.model.common import Downsample, Passthrough, TransformerBlock, Upsample, pad_to_multiple
 from clusir.model.config import ModelConfig
 from clusir.model.dafmm import DAFMM
+from clusir.model.dense import DenseBlock
 from clusir.model.flat_moe import FlatMoE
 from clusir.model.pcgrm import PCGRMMoE
 from clusir.model.prompts import PromptGenBlock, SemanticPromptFusion
@@ -52,11 +54,16 @@ def _routed_block(cfg: ModelConfig, s: int) -> nn.Module:
     """The MoE block of stage ``s`` for ``cfg.moe`` (the only place that reads the switch)."""
     c = cfg.stage_dims[s]
     if cfg.moe == "pcgrm":
-        return PCGRMMoE(c, cfg.heads[s], cfg.prototypes[s], cfg.k1_at(s), cfg.experts_per_cluster, cfg.k2,
-                        cfg.expert_expansion, cfg.temperature, cfg.proto_init, cfg.sigma_init, cfg.prompt_noise,
-                        cfg.bias)
+        return PCGRMMoE(dim=c, heads=cfg.heads[s], num_prototypes=cfg.prototypes[s], k1=cfg.k1_at(s),
+                        experts_per_cluster=cfg.experts_per_cluster_at(s), k2=cfg.k2,
+                        expansion=cfg.expert_expansion, tau=cfg.temperature, proto_init=cfg.proto_init,
+                        sigma_init=cfg.sigma_init, prompt_noise=cfg.prompt_noise, bias=cfg.bias)
     if cfg.moe == "flat":
-        return FlatMoE(c, cfg.flat_experts_at(s), cfg.flat_top_k_at(s), cfg.expert_expansion, cfg.bias)
+        return FlatMoE(dim=c, num_experts=cfg.flat_experts_at(s), top_k=cfg.flat_top_k_at(s),
+                       expansion=cfg.expert_expansion, bias=cfg.bias)
+    if cfg.moe == "dense":
+        return DenseBlock(dim=c, active_experts=cfg.active_experts_at(s), expansion=cfg.expert_expansion,
+                          bias=cfg.bias)
     return UnroutedBlock()
 
 
