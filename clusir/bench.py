@@ -59,7 +59,7 @@ def bench_preset(preset: str, *, device: str = "cpu", batch: int = 4, crop: int 
     """Measure one preset in this process (see the module docstring). Returns a flat dict of figures."""
     import torch
 
-    from clusir.book import default_threads
+    from clusir.runtime import default_threads
     from clusir.model import build_model, count_macs, count_parameters
     from clusir.train.losses import RestorationLoss, ms_ssim_window
     from clusir.train.trainer import compile_model, resolve_amp

@@ -182,7 +182,7 @@ def load_baselines(setting: str, path: str | Path | None = None) -> dict[str, di
 
     Returns ``{task: {"method", "psnr", "ssim_skimage7"?...}}``; empty if the file or setting is missing.
     """
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     path = Path(path) if path else repo_root() / "docs" / "baselines.json"
     if not path.is_file():

@@ -66,7 +66,7 @@ def load_samples(setting: str, split: str = "test", root: str | None = None, lim
 def _run(args) -> int:
     import torch
 
-    from clusir.book import default_threads, resolve_device
+    from clusir.runtime import default_threads, resolve_device
     from clusir.cli import CLIError
     from clusir.commands.restore import default_checkpoint
     from clusir.evaluate import evaluate_model, format_table, load_baselines, write_json

@@ -99,7 +99,7 @@ class TrainConfig:
     deterministic: bool = False                          # torch.use_deterministic_algorithms(True)
     seed: int = 0
     device: str = "auto"                                 # "auto" | "cpu" | "cuda"
-    threads: int | None = None                           # torch CPU threads (None: clusir.book.default_threads())
+    threads: int | None = None                           # torch CPU threads (None: clusir.runtime.default_threads())
     # bookkeeping
     run_dir: str = "runs/{name}"                         # `{name}` is replaced by `name`
     save_every: int = 0                                  # also save last.pt every N steps (0: at epoch ends only)

@@ -69,7 +69,7 @@ def setup_distributed(device: str = "auto") -> DistEnv:
     ``device="auto"`` picks ``cuda:LOCAL_RANK`` when CUDA is available, else the CPU. The backend follows the
     device: NCCL for CUDA, gloo for CPU.
     """
-    from clusir.book import resolve_device
+    from clusir.runtime import resolve_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))

@@ -50,7 +50,7 @@ def data_manifest_hashes(root: Path) -> dict[str, str]:
 
 
 def load_manifest(root: Path | None = None) -> dict:
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     p = (root or repo_root()) / "checkpoints" / "manifest.json"
     return json.loads(p.read_text()) if p.is_file() else {"checkpoints": []}
@@ -75,7 +75,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
     """Export ``ckpt_path`` as ``checkpoints/<name>.pt`` (fp16), evaluate it, update the manifest; returns the entry."""
     import torch
 
-    from clusir.book import default_threads, repo_root
+    from clusir.runtime import default_threads, repo_root
     from clusir.commands.eval import load_samples
     from clusir.evaluate import evaluate_model, load_baselines
     from clusir.train.checkpoint import export_release, load_checkpoint, load_model, sha256_file
@@ -142,7 +142,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
 def markdown_table(entry: dict, root: Path | None = None) -> str:
     """A manifest entry as a markdown table: per task the input, the best classical method, the checkpoint
     (PSNR dB / SSIM skimage7, MiniAIO test split) and its PSNR margin over the classical method."""
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     path = (root or repo_root()) / "docs" / "baselines.json"
     inputs = json.loads(path.read_text())["results"] if path.is_file() else {}

@@ -205,7 +205,7 @@ def train(
 
 
 def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set) -> TrainResult:
-    from clusir.book import default_threads, seed_everything
+    from clusir.runtime import default_threads, seed_everything
 
     # -- 1. the process ------------------------------------------------------------------------------------
     torch.set_num_threads(cfg.threads or default_threads())
