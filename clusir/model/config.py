@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,8 +149,6 @@ def _validate(c: ModelConfig) -> None:
     if c.k2 > c.experts_per_cluster:
         _fail("k2", c.k2, f"cannot exceed experts_per_cluster={c.experts_per_cluster}")
     if c.moe == "pcgrm" and c.k2 == 1:
-        import warnings
-
         warnings.warn("k2=1: the renormalised expert weight of Eq. (10) is identically 1, so the expert gates "
                       "and the cross-attention of Eq. (8) receive no gradient and never learn (book chapter 05)",
                       UserWarning, stacklevel=3)

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 __all__ = [
     "DataConfig",
     "TrainConfig",
@@ -218,8 +220,6 @@ def apply_overrides(cfg: TrainConfig, items: list[str] | tuple[str, ...]) -> Tra
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config (or start from the paper defaults when ``path`` is None) and apply overrides."""
-    import yaml
-
     cfg = TrainConfig()
     if path is not None:
         path = Path(path)
@@ -241,8 +241,6 @@ def _plain(value):
 
 
 def dump_yaml(cfg: TrainConfig) -> str:
-    import yaml
-
     return yaml.safe_dump(_plain(config_to_dict(cfg)), sort_keys=False)
 
 
