@@ -40,6 +40,7 @@ def _run(args) -> int:
     from clusir.evaluate import (IdentityRestorer, evaluate_model, format_table, load_baselines, load_samples,
                                  write_json)
     from clusir.train.checkpoint import load_model, sha256_file
+    from clusir.train.config import model_name
 
     torch.set_num_threads(default_threads())
     ckpt = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.setting)
@@ -55,7 +56,7 @@ def _run(args) -> int:
         samples = load_samples(setting, args.split, args.root, args.limit)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise CLIError(f"cannot load the {args.split} set of {setting!r}: {exc}") from exc
-    label = f"ClusIR-{(meta.get('config') or {}).get('model', '?')} ({ckpt.name})"
+    label = f"ClusIR-{model_name(meta.get('config') or {})} ({ckpt.name})"
     res = evaluate_model(model, samples, device=device, tile=args.tile or None, progress=True)
     rows = {}
     if not args.no_baselines:

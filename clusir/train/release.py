@@ -24,6 +24,7 @@ import torch
 from clusir.evaluate import evaluate_model, load_baselines, load_samples
 from clusir.runtime import default_threads, repo_root
 from clusir.train.checkpoint import export_release, load_checkpoint, load_model, sha256_file
+from clusir.train.config import model_name
 from clusir.train.runlog import read_log
 
 __all__ = ["release", "git_commit", "data_manifest_hashes", "load_manifest", "markdown_table"]
@@ -98,7 +99,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
         "bytes": out.stat().st_size,
         "storage": "float16 weights (loaded as float32)",
         "setting": setting,
-        "model": ckpt["config"]["model"],
+        "model": model_name(ckpt["config"]),
         "model_config": ckpt["model_config"],
         "config": ckpt["config"],
         "command": command,

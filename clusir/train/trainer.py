@@ -202,7 +202,7 @@ def build_run(cfg: TrainConfig, env: DistEnv, log: RunLogger | None, *, model=No
               val_set=None, resuming: bool = False) -> Run:
     """Model (on its device), data, sampler, Adam, the schedule, the grad scaler and the loss of ``cfg``."""
     if model is None:
-        model = build_model(cfg.model, **cfg.model_overrides)
+        model = build_model(cfg.model)
     init_info = _load_init(model, cfg.init) if cfg.init and not resuming else None   # resume wins over init
     model = model.to(env.device)
     if env.distributed:

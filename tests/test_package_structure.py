@@ -1,7 +1,8 @@
-"""Dependencies in ``clusir/`` point one way: no import cycle, and the notebook façade is a leaf.
+"""The shape of ``clusir/`` (DEVELOPERS.md): dependencies point one way (no import cycle, the notebook
+façade is a leaf), no file over 600 lines, no function over 80.
 
-The graph is read from the source with :mod:`ast` (nothing is imported). Every ``import`` counts, at module
-level or inside a function: a lazy import that dodges a cycle at import time is still a cycle in the design.
+The import graph is read from the source with :mod:`ast` (nothing is imported). Every ``import`` counts, at
+module level or inside a function: a lazy import that dodges a cycle at import time is still a cycle.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "clusir"
 #: the notebook helpers: the only modules that may import the façade ``clusir.book``
 BOOK_USERS = {"clusir.bookrun", "clusir.commands.book"}
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 600, 80
 
 
 def module_files(package: Path = PACKAGE) -> dict[str, Path]:
@@ -107,3 +109,28 @@ def test_book_re_exports_the_runtime(name):
     import clusir.runtime
 
     assert getattr(clusir.book, name) is getattr(clusir.runtime, name)
+
+
+def long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``"name (n lines)"`` for every function or method of ``path`` longer than ``limit`` lines
+    (decorators excluded, docstring included)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [f"{n.name} ({n.end_lineno - n.lineno + 1} lines)" for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > limit]
+
+
+def test_the_length_checks_count_lines(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text("def short():\n    return 1\n\n\ndef long():\n" + "    x = 1\n" * 80 + "    return x\n")
+    assert long_functions(p) == ["long (82 lines)"]
+
+
+def test_no_file_over_600_lines_and_no_function_over_80():
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_FILE_LINES:
+            problems.append(f"{rel}: {lines} lines")
+        problems += [f"{rel}: {f}" for f in long_functions(path)]
+    assert not problems, "too long:\n" + "\n".join(problems)
