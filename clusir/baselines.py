@@ -24,12 +24,20 @@ cdd_*       a fixed chain: DCP (if haze) -> median 3x3 (if rain/snow) -> LIME-st
 from __future__ import annotations
 
 import math
+import platform
 import time
 from typing import Callable
 
 import numpy as np
+import scipy
+import skimage
+from scipy import ndimage
+from skimage import restoration as skr
 
+from clusir import metrics
+from clusir.data import SETTINGS, test_set
 from clusir.data.degradations import CDD11_TASKS, JPEG_TASKS, NOISE_TASKS, grey, guided_filter
+from clusir.data.settings import all_tasks
 
 # ----------------------------------------------------------------------------------------------------------
 # denoising
@@ -42,11 +50,9 @@ def _sigma(params: dict) -> float:
 
 def nlm(lq: np.ndarray, params: dict) -> np.ndarray:
     """Non-local means (scikit-image, fast mode): ``h = 0.8 sigma``, 5x5 patches, 13x13 search window."""
-    from skimage.restoration import denoise_nl_means
-
     s = _sigma(params)
-    return denoise_nl_means(lq, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6, fast_mode=True,
-                            channel_axis=-1)
+    return skr.denoise_nl_means(lq, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6, fast_mode=True,
+                                channel_axis=-1)
 
 
 TV_WEIGHTS = {15: 0.05, 25: 0.08, 50: 0.15}
@@ -54,23 +60,19 @@ TV_WEIGHTS = {15: 0.05, 25: 0.08, 50: 0.15}
 
 def tv(lq: np.ndarray, params: dict) -> np.ndarray:
     """Total-variation denoising (Chambolle), weight 0.05 / 0.08 / 0.15 for sigma 15 / 25 / 50."""
-    from skimage.restoration import denoise_tv_chambolle
-
     w = TV_WEIGHTS.get(int(round(params["sigma"])), 0.08 * params["sigma"] / 25)
-    return denoise_tv_chambolle(lq, weight=w, channel_axis=-1)
+    return skr.denoise_tv_chambolle(lq, weight=w, channel_axis=-1)
 
 
 def wavelet(lq: np.ndarray, params: dict) -> np.ndarray:
     """Wavelet shrinkage (BayesShrink, soft, in YCbCr, scikit-image)."""
-    from skimage.restoration import denoise_wavelet
-
-    return denoise_wavelet(lq, sigma=_sigma(params), method="BayesShrink", mode="soft", convert2ycbcr=True,
-                           rescale_sigma=True, channel_axis=-1)
+    return skr.denoise_wavelet(lq, sigma=_sigma(params), method="BayesShrink", mode="soft", convert2ycbcr=True,
+                               rescale_sigma=True, channel_axis=-1)
 
 
 def bm3d_available() -> bool:
     try:
-        import bm3d  # noqa: F401
+        import bm3d  # noqa: F401  (lazy: an optional package, often not installed)
     except ImportError:
         return False
     return True
@@ -78,7 +80,7 @@ def bm3d_available() -> bool:
 
 def cbm3d(lq: np.ndarray, params: dict) -> np.ndarray:
     """CBM3D (``bm3d.bm3d_rgb``), only when the ``bm3d`` package is installed."""
-    import bm3d
+    import bm3d  # lazy: optional package (bm3d_available() guards every call)
 
     return bm3d.bm3d_rgb(lq, sigma_psd=_sigma(params))
 
@@ -90,15 +92,11 @@ def cbm3d(lq: np.ndarray, params: dict) -> np.ndarray:
 
 def opening3(lq: np.ndarray, params: dict | None = None) -> np.ndarray:
     """Grey-level morphological opening with a 3x3 window, per channel (removes thin bright lines)."""
-    from scipy import ndimage
-
     return ndimage.grey_opening(lq, size=(3, 3, 1), mode="reflect")
 
 
 def median3(lq: np.ndarray, params: dict | None = None) -> np.ndarray:
     """3x3 median filter per channel."""
-    from scipy import ndimage
-
     return ndimage.median_filter(lq, size=(3, 3, 1), mode="reflect")
 
 
@@ -108,8 +106,6 @@ def median3(lq: np.ndarray, params: dict | None = None) -> np.ndarray:
 
 
 def dark_channel(img: np.ndarray, r: int = 7) -> np.ndarray:
-    from scipy import ndimage
-
     return ndimage.minimum_filter(img.min(axis=2), size=2 * r + 1, mode="nearest")
 
 
@@ -144,18 +140,15 @@ def _padded(fn: Callable[[np.ndarray], np.ndarray], lq: np.ndarray, pad: int) ->
 def wiener(lq: np.ndarray, params: dict, *, balance: float = 5e-3) -> np.ndarray:
     """Wiener deconvolution (scikit-image) with the true PSF, image reflect-padded by the kernel size
     (without padding the periodic-boundary assumption rings and costs several dB)."""
-    from skimage.restoration import wiener as _w
-
     k = np.asarray(params["kernel"], dtype=np.float64)
-    return _padded(lambda ch: _w(ch, k, balance, clip=False), lq, k.shape[0])
+    return _padded(lambda ch: skr.wiener(ch, k, balance, clip=False), lq, k.shape[0])
 
 
 def richardson_lucy(lq: np.ndarray, params: dict, *, num_iter: int = 30) -> np.ndarray:
     """Richardson-Lucy deconvolution (scikit-image, 30 iterations) with the true PSF, reflect-padded."""
-    from skimage.restoration import richardson_lucy as _rl
-
     k = np.asarray(params["kernel"], dtype=np.float64)
-    return _padded(lambda ch: _rl(np.clip(ch, 1e-6, 1), k, num_iter=num_iter, clip=False), lq, k.shape[0])
+    return _padded(lambda ch: skr.richardson_lucy(np.clip(ch, 1e-6, 1), k, num_iter=num_iter, clip=False), lq,
+                   k.shape[0])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -187,9 +180,7 @@ def lime_lite(lq: np.ndarray, params: dict | None = None, *, gamma: float = 0.8,
 
 def tv_deblock(lq: np.ndarray, params: dict | None = None, *, weight: float = 0.03) -> np.ndarray:
     """JPEG deblocking by light TV smoothing (Chambolle, weight 0.03)."""
-    from skimage.restoration import denoise_tv_chambolle
-
-    return denoise_tv_chambolle(lq, weight=weight, channel_axis=-1)
+    return skr.denoise_tv_chambolle(lq, weight=weight, channel_axis=-1)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -246,14 +237,6 @@ def run_baselines(setting: str | None = None, split: str = "test", *, log=print)
     """PSNR / SSIM (``skimage7`` and ``gaussian11``) of every baseline on every task of ``setting`` (``None``:
     all tasks) on a MiniAIO split, plus seconds per image. Predictions are clamped to [0, 1] (AdaIR protocol;
     the images are 256 x 256, already multiples of 16)."""
-    import platform
-
-    import numpy as _np
-
-    from clusir import metrics
-    from clusir.data import SETTINGS, test_set
-    from clusir.data.settings import all_tasks
-
     tasks = SETTINGS[setting] if setting else all_tasks()
     results: dict[str, dict] = {}
     for task in tasks:
@@ -263,23 +246,19 @@ def run_baselines(setting: str | None = None, split: str = "test", *, log=print)
         for method, fn in baselines_for(task).items():
             ps, ss, sg, secs = [], [], [], 0.0
             for it in items:
-                lq = it["lq"].permute(1, 2, 0).numpy().astype(_np.float64)
-                gt = it["gt"].permute(1, 2, 0).numpy().astype(_np.float64)
+                lq = it["lq"].permute(1, 2, 0).numpy().astype(np.float64)
+                gt = it["gt"].permute(1, 2, 0).numpy().astype(np.float64)
                 t0 = time.perf_counter()
-                out = _np.clip(fn(lq, it["params"]), 0.0, 1.0)
+                out = np.clip(fn(lq, it["params"]), 0.0, 1.0)
                 secs += time.perf_counter() - t0
                 ps.append(metrics.psnr(out, gt))
                 ss.append(metrics.ssim(out, gt, convention="skimage7"))
                 sg.append(metrics.ssim(out, gt, convention="gaussian11"))
-            results[task][method] = {"psnr": round(float(_np.mean(ps)), 2), "ssim": round(float(_np.mean(ss)), 4),
-                                     "ssim_gaussian11": round(float(_np.mean(sg)), 4),
+            results[task][method] = {"psnr": round(float(np.mean(ps)), 2), "ssim": round(float(np.mean(ss)), 4),
+                                     "ssim_gaussian11": round(float(np.mean(sg)), 4),
                                      "sec_per_image": round(secs / max(1, len(items)), 4), "n": len(items)}
             log(f"  {task:18s} {method:30s} {results[task][method]['psnr']:6.2f} dB  "
                 f"SSIM {results[task][method]['ssim']:.4f}")
-    import numpy
-    import scipy
-    import skimage
-
     return {
         "split": split,
         "images": len(items) if tasks else 0,
@@ -288,7 +267,7 @@ def run_baselines(setting: str | None = None, split: str = "test", *, log=print)
                     "ssim": "skimage7: uniform 7x7, sample covariance (PromptIR/AdaIR)",
                     "ssim_gaussian11": "Gaussian 11x11 sigma 1.5, population covariance (Wang et al. 2004)"},
         "bm3d": "installed" if bm3d_available() else "skipped (package bm3d not installed)",
-        "environment": {"python": platform.python_version(), "numpy": numpy.__version__,
+        "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "scipy": scipy.__version__, "scikit-image": skimage.__version__,
                         "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}"},
         "results": results,

@@ -19,10 +19,18 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
 from datetime import date
+
+import torch
+
+from clusir.model import build_model, count_macs, count_parameters
+from clusir.runtime import default_threads
+from clusir.train.losses import RestorationLoss, ms_ssim_window
+from clusir.train.trainer import compile_model, resolve_amp
 
 __all__ = ["bench_preset", "run_bench", "format_bench", "markdown_bench", "PAPER_NHR_SAMPLES", "PEAK_BF16_TFLOPS"]
 
@@ -41,8 +49,6 @@ def _rss_kb(field: str) -> int:
                     return int(line.split()[1])
     except OSError:
         pass
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # peak only (Linux: KiB)
 
 
@@ -57,13 +63,6 @@ def bench_preset(preset: str, *, device: str = "cpu", batch: int = 4, crop: int 
                  train_steps: int = 3, infer_steps: int = 3, warmup: int = 1, amp: str = "auto",
                  compile: bool = False, threads: int | None = None, peak_tflops: float | None = None) -> dict:
     """Measure one preset in this process (see the module docstring). Returns a flat dict of figures."""
-    import torch
-
-    from clusir.book import default_threads
-    from clusir.model import build_model, count_macs, count_parameters
-    from clusir.train.losses import RestorationLoss, ms_ssim_window
-    from clusir.train.trainer import compile_model, resolve_amp
-
     torch.set_num_threads(threads or default_threads())
     torch.manual_seed(0)
     dev = torch.device(device)
@@ -161,8 +160,6 @@ def machine() -> str:
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    import torch
-
     return f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__}, Python {platform.python_version()}"
 
 

@@ -13,12 +13,22 @@ parameters cell, because papermill does not recompute them.
 
 from __future__ import annotations
 
-import os
-import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import matplotlib
+import torch
+
+import clusir
+from clusir.runtime import default_threads, repo_root, resolve_device, seed_everything
+
+__all__ = [
+    "REPOSITORY_URL", "BookConfig", "setup", "on_colab", "colab_install_source",
+    # re-exported from clusir.runtime for the chapters
+    "repo_root", "default_threads", "resolve_device", "seed_everything",
+]
 
 #: Where the book's repository lives. The Colab install cell of every chapter and the launch buttons in
 #: `_config.yml` must agree with this (tests/test_notebooks.py checks both).
@@ -28,58 +38,6 @@ REPOSITORY_URL = "https://github.com/clusir-book/clusir-book"
 def on_colab() -> bool:
     """True inside a Google Colab runtime."""
     return "google.colab" in sys.modules
-
-
-def repo_root(start: str | Path | None = None) -> Path:
-    """The repository root: ``$CLUSIR_ROOT`` if set, else the nearest folder above ``start`` (default: the
-    working directory) that holds ``_toc.yml`` and ``clusir/``. Chapters use it to find ``data/``."""
-    env = os.environ.get("CLUSIR_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(start or Path.cwd()).resolve()
-    for cand in (here, *here.parents):
-        if (cand / "_toc.yml").is_file() and (cand / "clusir").is_dir():
-            return cand
-    # installed without the repository (a wheel): fall back to the package's parent
-    return Path(__file__).resolve().parent.parent
-
-
-def default_threads() -> int:
-    """``$CLUSIR_THREADS`` if set, else ``$OMP_NUM_THREADS`` if set, else ``min(2, cpu_count)``: more threads
-    than cores makes torch crawl."""
-    for var in ("CLUSIR_THREADS", "OMP_NUM_THREADS"):
-        env = os.environ.get(var)
-        if env:
-            try:
-                return max(1, int(env))
-            except ValueError as exc:
-                raise ValueError(f"${var} must be a whole number of threads, got {env!r}") from exc
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-def resolve_device(device: str = "auto"):
-    """``"auto"`` → CUDA if available, else CPU. An explicit ``"cuda"`` without a GPU is an error."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "DEVICE='cuda' was requested but torch sees no GPU; use DEVICE='auto' or 'cpu' "
-            "(on Colab: Runtime > Change runtime type > GPU)"
-        )
-    return dev
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA)."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 @dataclass
@@ -126,9 +84,6 @@ def setup(
         quick, full: the chapter's derived settings for each profile; keys must agree between the two.
         deterministic: use deterministic algorithms (default: in the quick profile).
     """
-    import matplotlib
-    import torch
-
     quick = dict(quick or {})
     full = dict(full or {})
     if set(quick) != set(full):
@@ -154,8 +109,6 @@ def setup(
         settings=quick if QUICK else full,
     )
     if verbose:
-        import clusir
-
         print(
             f"clusir {clusir.__version__} | torch {torch.__version__} | profile {cfg.profile} | "
             f"device {device} | threads {threads} | seed {cfg.seed}" + (" | Colab" if cfg.colab else "")

@@ -24,6 +24,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import nbformat
+import yaml
+
 CONTRACT_TAG = "nbval-check-output"
 BUILD = "_build"
 SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "clusir")  # clusir/: for {literalinclude}
@@ -31,8 +34,6 @@ SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "clusir")  # clu
 
 def toc_files(root: Path) -> list[str]:
     """Every file named in ``_toc.yml`` (root first), as paths relative to the repository, without suffix."""
-    import yaml
-
     toc_path = root / "_toc.yml"
     try:
         toc = yaml.safe_load(toc_path.read_text())
@@ -106,7 +107,7 @@ class ChapterRun:
 
 def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root: Path | None = None) -> ChapterRun:
     """Execute one notebook with papermill into ``out`` (cwd = the notebook's folder)."""
-    import papermill as pm
+    import papermill as pm  # lazy: slow to import (~1 s) and only running a chapter needs it
 
     env_root = str(root) if root else None
     old = os.environ.get("CLUSIR_ROOT")
@@ -134,8 +135,6 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
 def _hide_injected_parameters(path: Path) -> None:
     """Tag papermill's ``injected-parameters`` cell ``remove-cell``: the rendered book shows the chapter's own
     parameters cell, and the profile is printed by the setup cell."""
-    import nbformat
-
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
@@ -215,8 +214,6 @@ def refresh_outputs(executed: Path, source: Path) -> int:
 
     Returns the number of contract cells updated. The source's cells are otherwise untouched.
     """
-    import nbformat
-
     ex = nbformat.read(executed, as_version=4)
     src = nbformat.read(source, as_version=4)
     by_id = {c.get("id"): c for c in ex.cells}

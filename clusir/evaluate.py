@@ -12,13 +12,24 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterable
 
 import numpy as np
 import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from clusir import metrics
+from clusir.data import SETTINGS, test_set
+from clusir.data.real import RealTestSet
+from clusir.model import tiled_forward
+from clusir.runtime import repo_root
 
 __all__ = [
     "evaluate_model",
+    "IdentityRestorer",
+    "load_samples",
     "limit_per_task",
     "restore_image",
     "format_table",
@@ -56,10 +67,8 @@ def task_order(setting: str, seen: Iterable[str]) -> list[str]:
     """Tasks in the order of ``clusir.data.SETTINGS[setting]`` (the paper's column order), then any others."""
     seen = list(dict.fromkeys(seen))
     try:
-        from clusir.data import SETTINGS
-
         ref = list(SETTINGS[setting])
-    except (ImportError, KeyError, TypeError):
+    except (KeyError, TypeError):
         ref = []
     return [t for t in ref if t in seen] + [t for t in seen if t not in ref]
 
@@ -80,6 +89,24 @@ def limit_per_task(samples, limit: int | None):
         if count[t] <= limit:
             keep.append(i)
     return [samples[i] for i in keep]
+
+
+def load_samples(setting: str, split: str = "test", root: str | None = None, limit: int | None = None):
+    """MiniAIO samples of ``setting`` (``split``) or, with ``root``, the paper's real test sets, at most
+    ``limit`` per task. A real test set stays lazy (images read one by one) unless it is limited."""
+    samples = RealTestSet(setting, root) if root else list(test_set(setting, split=split))
+    return limit_per_task(samples, limit)
+
+
+class IdentityRestorer(nn.Module):
+    """Stands in for a model and returns the degraded input: the "Input" row of the tables, and the base of
+    stand-in models in tests (override :meth:`restore`)."""
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def forward(self, x: torch.Tensor) -> SimpleNamespace:
+        return SimpleNamespace(image=self.restore(x))               # like ClusIROutput.image
 
 
 def _to_chw(x: Any) -> torch.Tensor:
@@ -110,8 +137,6 @@ def restore_image(model: torch.nn.Module, x: torch.Tensor, *, tile: int | None =
     device = x.device
     with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         if tile and max(x.shape[-2:]) > tile:
-            from clusir.model import tiled_forward
-
             y = tiled_forward(model, x, tile=tile, overlap=overlap)
         else:
             y = model(x).image
@@ -137,15 +162,11 @@ def evaluate_model(
     Returns ``{"tasks": {task: {"psnr", "ssim_<conv>"..., "n"}}, "mean": {...}, "images": [...],
     "conventions": {...}}``; ``mean`` averages the per-task means (the paper's "Average" column).
     """
-    from clusir import metrics
-
     device = torch.device(device)
     was_training = model.training
     model.eval()
     it = samples                                     # may be lazy (real test sets): images are read one by one
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(samples, desc="eval", leave=False, total=len(samples) if hasattr(samples, "__len__") else None)
     images, outputs = [], []
     for s in it:
@@ -182,8 +203,6 @@ def load_baselines(setting: str, path: str | Path | None = None) -> dict[str, di
 
     Returns ``{task: {"method", "psnr", "ssim_skimage7"?...}}``; empty if the file or setting is missing.
     """
-    from clusir.book import repo_root
-
     path = Path(path) if path else repo_root() / "docs" / "baselines.json"
     if not path.is_file():
         return {}
@@ -196,8 +215,6 @@ def _best_per_task(data: dict, setting: str) -> dict[str, dict]:
     report) pick, for each task of ``setting``, the classical method with the highest PSNR (``input`` excluded).
     SSIM keys are renamed to this module's ``ssim_skimage7`` / ``ssim_gaussian11``."""
     try:
-        from clusir.data import SETTINGS
-
         tasks = list(SETTINGS[setting])
     except KeyError:
         return {}
@@ -228,8 +245,6 @@ def format_table(rows: dict[str, dict], setting: str, *, convention: str = "skim
     ``rows`` maps a method label to an ``evaluate_model`` result (or a ``{"tasks": {...}}`` dict with the same
     keys). The header names the paper table and the SSIM convention.
     """
-    from clusir import metrics
-
     key = f"ssim_{convention}"
     tasks = task_order(setting, [t for r in rows.values() for t in r["tasks"]])
     groups = [TASK_COLUMNS.get(t, ("", t))[0] for t in tasks]

@@ -14,7 +14,7 @@ def _torch_threads():
     except ImportError:  # pragma: no cover
         yield
         return
-    from clusir.book import default_threads
+    from clusir.runtime import default_threads
 
     torch.set_num_threads(default_threads())
     yield

@@ -43,8 +43,7 @@ _EVALS: dict[str, dict] = {}
 def _evaluate(entry) -> dict:
     """Evaluate a released checkpoint on the MiniAIO test split of its setting (cached per test session)."""
     if entry["name"] not in _EVALS:
-        from clusir.commands.eval import load_samples
-        from clusir.evaluate import evaluate_model
+        from clusir.evaluate import evaluate_model, load_samples
         from clusir.train.checkpoint import load_model
 
         model, _ = load_model(ROOT / "checkpoints" / entry["file"])

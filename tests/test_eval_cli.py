@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from clusir.cli import main
-from clusir.evaluate import evaluate_model, format_table, paper_table_name, task_order
+from clusir.evaluate import IdentityRestorer, evaluate_model, format_table, paper_table_name, task_order
 from clusir.train.checkpoint import atomic_save, export_release, load_model
 from clusir.train.config import TrainConfig, apply_overrides, config_to_dict
 
@@ -67,19 +67,9 @@ def test_tables_are_shaped_like_the_paper(setting, table, first, last):
 
 
 def test_evaluate_model_protocol_crops_to_16_and_clamps():
-    class Over:
-        training = False
-
-        def eval(self):
-            return self
-
-        def train(self, mode=True):
-            return self
-
-        def __call__(self, x):
-            from types import SimpleNamespace
-
-            return SimpleNamespace(image=x * 3)                # out of range: must be clamped
+    class Over(IdentityRestorer):
+        def restore(self, x):
+            return x * 3                                       # out of range: must be clamped
 
     gt = torch.full((3, 40, 37), 0.5)
     res = evaluate_model(Over(), [{"name": "a", "task": "haze", "lq": gt.clone(), "gt": gt}], ssim=True)

@@ -18,7 +18,7 @@ from clusir.train.checkpoint import load_checkpoint
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = ["model=nano", "model_overrides={'prompt_noise': False}", "data.setting=nhr", "data.crop=48",
+SETTINGS = ["model=nano", "model.prompt_noise=false", "data.setting=nhr", "data.crop=48",
             "data.samples_per_epoch=12", "batch_size=4", "epochs=1", "lr=2e-4", "threads=1", "log_every=1",
             "data.val_split=null", "progress=false", "deterministic=true"]
 

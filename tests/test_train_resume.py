@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS_PER_EPOCH = 6
-SETTINGS = ["model=nano", "model_overrides={'prompt_noise': True}", "data.setting=nhr", "data.crop=48",
+SETTINGS = ["model=nano", "model.prompt_noise=true", "data.setting=nhr", "data.crop=48",
             f"data.samples_per_epoch={2 * STEPS_PER_EPOCH}", "batch_size=2", "epochs=2", "lr=1e-3",
             "deterministic=true", "threads=1", "save_every=1", "log_every=1", "data.val_split=null",
             "progress=false"]

@@ -3,6 +3,8 @@ checkpoints (atomic writes, weights_only loads, RNG states), the resumable sampl
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
 import random
 from pathlib import Path
@@ -10,11 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
+from clusir.model import model_config
 from clusir.train import checkpoint as ck
 from clusir.train.config import (
     ConfigError,
     TrainConfig,
+    merge_config,
+    model_name,
     apply_overrides,
     config_from_dict,
     config_to_dict,
@@ -38,9 +44,9 @@ def test_defaults_are_the_paper_recipe():
 
 
 def test_overrides_nested_and_typed():
-    c = apply_overrides(TrainConfig(), ["epochs=3", "data.crop=64", "lr=1e-3", "model_overrides={'dim': 8}",
+    c = apply_overrides(TrainConfig(), ["epochs=3", "data.crop=64", "lr=1e-3", "model.dim=8",
                                         "data.root=/tmp/x", "max_steps=5", "betas=[0.8, 0.9]"])
-    assert (c.epochs, c.data.crop, c.lr, c.model_overrides, c.data.root, c.max_steps) == (3, 64, 1e-3, {"dim": 8}, "/tmp/x", 5)
+    assert (c.epochs, c.data.crop, c.lr, c.model.dim, c.data.root, c.max_steps) == (3, 64, 1e-3, 8, "/tmp/x", 5)
     assert c.betas == (0.8, 0.9)
     assert apply_overrides(c, ["lr=1"]).lr == 1.0  # int → float is lossless
     with pytest.raises(ConfigError, match="unknown config key 'data.cropp'"):
@@ -54,11 +60,62 @@ def test_overrides_nested_and_typed():
 
 
 def test_yaml_round_trip(tmp_path):
-    c = apply_overrides(TrainConfig(), ["name=x", "data.setting=nhrbl", "epochs=7"])
+    c = apply_overrides(TrainConfig(), ["name=x", "data.setting=nhrbl", "epochs=7", "model=nano", "model.moe=flat",
+                                        "model.prototypes=[2,3,4,6]"])
     p = tmp_path / "c.yaml"
     p.write_text(dump_yaml(c))
     assert load_config(p) == c
     assert config_from_dict(config_to_dict(c)) == c
+    written = yaml.safe_load(p.read_text())
+    assert written["model"] == {"preset": "nano", "moe": "flat", "prototypes": [2, 3, 4, 6]}   # only the new form
+    assert "model_overrides" not in written and "model_preset" not in written
+
+
+def test_model_config_nested_in_train_config(tmp_path):
+    """``model: NAME`` and ``model: {preset: NAME, field: value}`` give the same ModelConfig as clusir.model."""
+    p = tmp_path / "c.yaml"
+    p.write_text("model: nano\n")
+    assert load_config(p).model == model_config("nano")
+    p.write_text("model:\n  preset: nano\n  moe: none\n  prototypes: [2, 3, 4, 6]\n")
+    c = load_config(p)
+    assert c.model == model_config("nano", moe="none", prototypes=(2, 3, 4, 6)) and c.model_preset == "nano"
+    assert model_name(c) == "nano (moe=none, prototypes=(2, 3, 4, 6))"
+    assert apply_overrides(c, ["model.moe=pcgrm"]).model == model_config("nano", prototypes=(2, 3, 4, 6))
+    assert merge_config(c, {"model": {"temperature": 2}}).model.temperature == 2.0
+    # a new preset keeps the fields changed on the old one (here moe and prototypes), whichever way it is set
+    tiny = model_config("tiny", moe="none", prototypes=(2, 3, 4, 6))
+    for items in (["model=tiny"], ["model.preset=tiny"]):
+        assert apply_overrides(c, items).model == tiny
+    assert apply_overrides(TrainConfig(), ["model.dim=8"]).model == model_config("base", dim=8)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("model.router=flat", "unknown config key 'model.router'"),
+    ("model.moe=bad", r"model.moe='bad': must be one of"),
+    ("model.dim=7", r"model.dim=7: must be a multiple of 4"),
+    ("model=huge", "model.preset: unknown preset 'huge'"),
+    ("model=3", "model: expected a preset name or a mapping"),
+    ("model_overrides={'router': 'flat'}", "unknown config key 'model.router'"),
+])
+def test_bad_model_fields_are_errors_naming_the_key(item, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(TrainConfig(), [item])
+
+
+def test_old_model_plus_model_overrides_still_loads(tmp_path):
+    """Configs and checkpoints written before the nesting: ``model: NAME`` + ``model_overrides: {...}``."""
+    p = tmp_path / "old.yaml"
+    p.write_text("model: nano\nmodel_overrides:\n  moe: flat\n  prototypes: [2, 3, 4, 6]\n")
+    assert load_config(p).model == model_config("nano", moe="flat", prototypes=(2, 3, 4, 6))
+    assert model_name({"model": "nano", "model_overrides": {"moe": "flat"}}) == "nano (moe=flat)"
+    manifest = json.loads((ROOT / "checkpoints" / "manifest.json").read_text())
+    for entry in manifest["checkpoints"]:                    # the released nhr_nano, written in the old form
+        cfg = config_from_dict(entry["config"])
+        assert dataclasses.asdict(cfg.model) == {k: tuple(v) if isinstance(v, list) else v
+                                                 for k, v in entry["model_config"].items()}
+        assert model_name(entry["config"]) == entry["model"]
+    released = ck.load_checkpoint(ROOT / "checkpoints" / "nhr_nano.pt")
+    assert config_from_dict(released["config"]).model == model_config("nano")
 
 
 def test_every_shipped_config_loads():
@@ -194,7 +251,22 @@ def test_train_cli_dry_run_and_errors(capsys):
     assert main(["train", "--config", str(ROOT / "configs/miniaio/nhr_nano.yaml"), "--set", "epochs=3",
                  "--preset", "tiny", "--ablation", "t4b_plus_pcgrm", "--root", "/data", "--dry-run"]) == 0
     cfg = yaml.safe_load(capsys.readouterr().out)
-    assert (cfg["epochs"], cfg["model"], cfg["model_overrides"], cfg["data"]["root"]) == (3, "tiny", {"dafmm": False}, "/data")
+    assert (cfg["epochs"], cfg["model"], cfg["data"]["root"]) == (3, {"preset": "tiny", "dafmm": False}, "/data")
     assert main(["train", "--set", "nope=1", "--dry-run"]) == 2
     assert "unknown config key 'nope'" in capsys.readouterr().err
     assert main(["train", "--config", "missing.yaml", "--dry-run"]) == 2
+
+
+# -- running means ------------------------------------------------------------------------------------------
+
+def test_running_means_are_per_sample_and_start_afresh():
+    from clusir.train.trainer import RunningMeans
+
+    means = RunningMeans(torch.device("cpu"))
+    means.add(2, loss=2 * 1.0, l1=2 * 0.5, ms_ssim=2 * 0.9, aux=0.0, psnr=2 * 20.0)    # a batch of 2 ...
+    means.add(6, loss=6 * 3.0, l1=6 * 0.5, ms_ssim=6 * 0.7, aux=6 * 0.1, psnr=6 * 24.0)  # ... and one of 6
+    row = means.pop()
+    assert row["loss"] == pytest.approx(2.5) and row["psnr"] == pytest.approx(23.0)
+    assert row["ms_ssim"] == pytest.approx(0.75) and row["aux"] == pytest.approx(0.075) and row["samples_per_s"] > 0
+    means.add(1, loss=7.0, l1=0.0, ms_ssim=0.0, aux=0.0, psnr=30.0)
+    assert means.pop()["loss"] == 7.0                                                  # the old sums are gone

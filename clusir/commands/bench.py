@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--amp", default="auto", choices=("auto", "bf16", "fp16", "off"))
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: clusir.book.default_threads())")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: clusir.runtime.default_threads())")
     p.add_argument("--peak-tflops", type=float, help="GPU dense bf16 peak for MFU (default: looked up by name)")
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     p.add_argument("--markdown", action="store_true", help="also print a markdown table with command, machine, date")
@@ -48,7 +48,7 @@ def _per_preset(value: str, preset: str, name: str) -> int:
 
 def _run(args) -> int:
     from clusir.bench import format_bench, markdown_bench, run_bench
-    from clusir.book import resolve_device
+    from clusir.runtime import resolve_device
     from clusir.evaluate import write_json
 
     device = str(resolve_device(args.device))

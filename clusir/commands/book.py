@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _root() -> Path:
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     return repo_root()
 

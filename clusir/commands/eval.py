@@ -31,46 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-class _Identity:
-    """Stands in for a model: returns the degraded input (the "Input" row)."""
-
-    training = False
-
-    def eval(self):
-        return self
-
-    def train(self, mode=True):
-        return self
-
-    def __call__(self, x):
-        from types import SimpleNamespace
-
-        return SimpleNamespace(image=x)
-
-
-def load_samples(setting: str, split: str = "test", root: str | None = None, limit: int | None = None) -> list[dict]:
-    """MiniAIO test samples of ``setting`` or, with ``root``, the paper's real test sets (``limit`` per task)."""
-    if root:
-        from clusir.data.real import RealTestSet
-
-        samples = RealTestSet(setting, root)
-    else:
-        from clusir.data import test_set
-
-        samples = test_set(setting, split=split)
-    from clusir.evaluate import limit_per_task
-
-    return limit_per_task(samples if root else list(samples), limit)
-
-
 def _run(args) -> int:
     import torch
 
-    from clusir.book import default_threads, resolve_device
+    from clusir.runtime import default_threads, resolve_device
     from clusir.cli import CLIError
     from clusir.commands.restore import default_checkpoint
-    from clusir.evaluate import evaluate_model, format_table, load_baselines, write_json
+    from clusir.evaluate import (IdentityRestorer, evaluate_model, format_table, load_baselines, load_samples,
+                                 write_json)
     from clusir.train.checkpoint import load_model, sha256_file
+    from clusir.train.config import model_name
 
     torch.set_num_threads(default_threads())
     ckpt = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.setting)
@@ -86,11 +56,11 @@ def _run(args) -> int:
         samples = load_samples(setting, args.split, args.root, args.limit)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise CLIError(f"cannot load the {args.split} set of {setting!r}: {exc}") from exc
-    label = f"ClusIR-{(meta.get('config') or {}).get('model', '?')} ({ckpt.name})"
+    label = f"ClusIR-{model_name(meta.get('config') or {})} ({ckpt.name})"
     res = evaluate_model(model, samples, device=device, tile=args.tile or None, progress=True)
     rows = {}
     if not args.no_baselines:
-        rows["Input (degraded)"] = evaluate_model(_Identity(), samples, device="cpu")
+        rows["Input (degraded)"] = evaluate_model(IdentityRestorer(), samples, device="cpu")
         if not args.root:
             base = load_baselines(setting)
             if base:

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tiled", metavar="WxH", help="also run tiled inference on a random WxH image (CPU benchmark)")
     p.add_argument("--tile", type=int, default=256, help="tile size for --tiled (default 256)")
     p.add_argument("--overlap", type=int, default=32, help="tile overlap for --tiled (default 32)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: clusir.book.default_threads)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: clusir.runtime.default_threads)")
     p.set_defaults(func=_info)
 
 
@@ -67,7 +67,7 @@ def _info(args) -> int:
 
     import torch
 
-    from clusir.book import default_threads
+    from clusir.runtime import default_threads
     from clusir.cli import CLIError
     from clusir.model import build_model, count_parameters, tiled_forward
     from clusir.model.info import TABLE7, count_active_parameters, macs_by_kind, macs_by_op

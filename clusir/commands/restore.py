@@ -27,7 +27,7 @@ def default_checkpoint(setting: str | None = None) -> Path:
     """The released checkpoint marked ``default`` in checkpoints/manifest.json (or the first for ``setting``)."""
     import json
 
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
     from clusir.cli import CLIError
 
     manifest = repo_root() / "checkpoints" / "manifest.json"
@@ -43,7 +43,7 @@ def default_checkpoint(setting: str | None = None) -> Path:
 def _run(args) -> int:
     import torch
 
-    from clusir.book import default_threads, resolve_device
+    from clusir.runtime import default_threads, resolve_device
     from clusir.cli import CLIError
     from clusir.data.io import read_image, write_png
     from clusir.evaluate import restore_image

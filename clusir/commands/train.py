@@ -19,9 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from <run_dir>/last.pt (model, optimiser, scheduler, RNG, data position)")
     p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="dotted overrides, e.g. epochs=2 data.crop=64 model_overrides={'dim':8}")
-    p.add_argument("--preset", help="model preset (base/small/tiny/nano); same as --set model=NAME")
-    p.add_argument("--ablation", help="a clusir.model.ABLATIONS entry merged into model_overrides")
+                   help="dotted overrides, e.g. epochs=2 data.crop=64 model.moe=none model.dim=8")
+    p.add_argument("--preset", help="model preset (base/small/tiny/nano), keeping the model fields the config "
+                                    "changed; same as --set model.preset=NAME")
+    p.add_argument("--ablation", help="a clusir.model.ABLATIONS entry: its fields set on the model")
     p.add_argument("--root", help="dataset root for data.source=real")
     p.add_argument("--run-dir", help="where checkpoints and logs go (default: runs/<name>)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
@@ -31,11 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve(args) -> "object":
     from clusir.cli import CLIError
-    from clusir.train.config import ConfigError, apply_overrides, load_config
+    from clusir.model import ABLATIONS
+    from clusir.train.config import ConfigError, apply_overrides, load_config, merge_config
 
     items = list(args.overrides)
-    if args.preset:
-        items.append(f"model={args.preset}")
     if args.root:
         items.append(f"data.root={args.root!r}")
     if args.run_dir:
@@ -44,12 +44,12 @@ def resolve(args) -> "object":
         items.append(f"max_steps={args.max_steps}")
     try:
         cfg = load_config(args.config, [])
+        if args.preset:
+            cfg = merge_config(cfg, {"model": {"preset": args.preset}})
         if args.ablation:
-            from clusir.model import ABLATIONS
-
             if args.ablation not in ABLATIONS:
                 raise ConfigError(f"unknown ablation {args.ablation!r}; choose from {sorted(ABLATIONS)}")
-            cfg = apply_overrides(cfg, [f"model_overrides={dict(cfg.model_overrides, **ABLATIONS[args.ablation])!r}"])
+            cfg = merge_config(cfg, {"model": ABLATIONS[args.ablation]})
         return apply_overrides(cfg, items)
     except ConfigError as exc:
         raise CLIError(str(exc)) from exc

@@ -210,14 +210,14 @@ SPLITS = ("train", "val", "test")
 
 def default_dir() -> Path:
     """Where MiniAIO lives: ``$CLUSIR_MINIAIO`` if set, else ``data/miniaio`` in the repository holding this
-    package, else ``data/miniaio`` under ``clusir.book.repo_root()``."""
+    package, else ``data/miniaio`` under ``clusir.runtime.repo_root()``."""
     env = os.environ.get("CLUSIR_MINIAIO")
     if env:
         return Path(env).resolve()
     here = Path(__file__).resolve().parents[2] / "data" / "miniaio"
     if (here / "manifest.json").is_file():
         return here
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     return repo_root() / "data" / "miniaio"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,8 +178,6 @@ def _validate(c: ModelConfig) -> None:
         if c.k2 > e:
             _fail("k2", c.k2, f"stage {s}: cannot exceed its experts_per_cluster={e}")
     if c.moe == "pcgrm" and c.k2 == 1:
-        import warnings
-
         warnings.warn("k2=1: the renormalised expert weight of Eq. (10) is identically 1, so the expert gates "
                       "and the cross-attention of Eq. (8) receive no gradient and never learn (book chapter 05)",
                       UserWarning, stacklevel=3)

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 #: Paper Table 7 (params in millions, "FLOPs" in G at 128×128).
 TABLE7 = {"base": (54.66, 28.85), "small": (25.03, 13.42), "tiny": (6.89, 3.79)}
@@ -47,8 +48,6 @@ def count_active_parameters(model: nn.Module) -> int:
 
 
 def _cpu_sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-    from torch.utils.flop_counter import sdpa_flop_count
-
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
@@ -60,8 +59,6 @@ def _custom_mapping() -> dict:
 @torch.no_grad()
 def macs_by_op(model: nn.Module, size: int | tuple[int, int] = 128, batch: int = 1) -> dict[str, int]:
     """MACs of one eval-mode forward on a (batch, 3, H, W) uniform-noise input, by aten op name."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     h, w = (size, size) if isinstance(size, int) else size
     p = next(model.parameters())
     x = torch.rand(batch, 3, h, w, device=p.device, dtype=p.dtype, generator=None)

@@ -3,11 +3,11 @@
 >>> from clusir.train import load_config, train
 >>> cfg = load_config("configs/miniaio/nhr_nano.yaml", ["epochs=1"])
 >>> result = train(cfg)                      # doctest: +SKIP
-
-Imports are light: torch is only needed by the sub-modules that use it.
 """
 
+from clusir.train.checkpoint import load_checkpoint, load_model
 from clusir.train.config import ConfigError, DataConfig, TrainConfig, apply_overrides, load_config
+from clusir.train.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [
     "ConfigError",
@@ -17,18 +17,8 @@ __all__ = [
     "load_config",
     "train",
     "TrainingDiverged",
+    "TrainResult",
     "load_checkpoint",
     "load_model",
 ]
 
-
-def __getattr__(name):  # lazy: `import clusir.train` does not import torch
-    if name in ("train", "TrainingDiverged", "TrainResult"):
-        from clusir.train import trainer
-
-        return getattr(trainer, name)
-    if name in ("load_checkpoint", "load_model"):
-        from clusir.train import checkpoint
-
-        return getattr(checkpoint, name)
-    raise AttributeError(name)

@@ -20,7 +20,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+
+from clusir.model import ModelConfig, build_model
 
 __all__ = [
     "atomic_save",
@@ -102,8 +105,6 @@ def rng_state() -> dict:
 
     NumPy's state is stored as a list of ints so that ``weights_only=True`` accepts it.
     """
-    import numpy as np
-
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": random.getstate(),
@@ -117,8 +118,6 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Inverse of :func:`rng_state`."""
-    import numpy as np
-
     random.setstate(_as_tuple(state["python"]))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
@@ -166,8 +165,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: torc
     Returns ``(model, checkpoint_dict)``. The model is rebuilt from ``model_config`` (a plain dict of
     :class:`clusir.model.ModelConfig` fields) and loaded with ``strict=True``.
     """
-    from clusir.model import ModelConfig, build_model
-
     ckpt = load_checkpoint(path, map_location="cpu")
     mcfg = ckpt.get("model_config")
     if not mcfg:

@@ -8,18 +8,29 @@ composite CDD-11 setting). Everything the paper does not state is marked ``[choi
 A YAML file mirrors the dataclasses (unknown keys are errors)::
 
     name: nhr_nano_quick
-    model: nano
+    model: nano                  # a preset of clusir.model.PRESETS ...
     epochs: 12
     data:
       setting: nhr
       crop: 64
 
+or, with model fields changed on the preset (any :class:`~clusir.model.ModelConfig` field)::
+
+    model:
+      preset: nano
+      moe: none
+      prototypes: [2, 3, 4, 6]
+
 and command-line overrides use dotted keys (minGPT style)::
 
-    clusir train --config configs/miniaio/nhr_nano.yaml --set epochs=2 data.crop=48 model_overrides={'dim':8}
+    clusir train --config configs/miniaio/nhr_nano.yaml --set epochs=2 data.crop=48 model.moe=none
 
 Values are parsed with :func:`ast.literal_eval` (a bare word stays a string); a type change, e.g. ``epochs=0.5``,
-is an error, as is an unknown key.
+is an error, as is an unknown key. Setting the preset (``model: tiny``, ``model.preset=tiny``, ``--preset``)
+keeps the fields already changed on the previous preset. Configs are written in the same form
+(``model: {preset: nano, moe: none}``: the preset and the fields that differ from it). Old configs and
+checkpoints with ``model: NAME`` plus ``model_overrides: {...}`` are still read; the overrides are merged into
+the model config.
 """
 
 from __future__ import annotations
@@ -30,11 +41,17 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from clusir.model.config import PRESETS, ModelConfig
+
 __all__ = [
     "DataConfig",
     "TrainConfig",
     "ConfigError",
     "load_config",
+    "merge_config",
+    "model_name",
     "apply_overrides",
     "config_to_dict",
     "config_from_dict",
@@ -73,8 +90,8 @@ class TrainConfig:
     """One training run. Defaults = ClusIR §4.1; quick MiniAIO variants live in ``configs/miniaio/``."""
 
     name: str = "clusir"
-    model: str = "base"                                  # preset: base | small | tiny | nano
-    model_overrides: dict = field(default_factory=dict)  # dataclasses.replace on the preset, e.g. {"router": "flat"}
+    model: ModelConfig = PRESETS["base"]                 # the network; YAML: a preset name or {preset: NAME, ...}
+    model_preset: str = "base"                           # the preset `model` starts from (YAML: model.preset)
     data: DataConfig = field(default_factory=DataConfig)
     # optimisation (paper)
     init: str | None = None                              # start from these weights (a training or released
@@ -99,7 +116,7 @@ class TrainConfig:
     deterministic: bool = False                          # torch.use_deterministic_algorithms(True)
     seed: int = 0
     device: str = "auto"                                 # "auto" | "cpu" | "cuda"
-    threads: int | None = None                           # torch CPU threads (None: clusir.book.default_threads())
+    threads: int | None = None                           # torch CPU threads (None: clusir.runtime.default_threads())
     # bookkeeping
     run_dir: str = "runs/{name}"                         # `{name}` is replaced by `name`
     save_every: int = 0                                  # also save last.pt every N steps (0: at epoch ends only)
@@ -140,8 +157,68 @@ _OPTIONAL = {  # fields whose default is None: the type a value must have
 }
 
 
+_MODEL_KEYS = ("model", "model_preset", "model_overrides")   # model_overrides: read from old configs only
+
+
+def _model_delta(model: ModelConfig, preset: str) -> dict:
+    """The fields of ``model`` that differ from ``PRESETS[preset]`` (field order kept)."""
+    ref = dataclasses.asdict(PRESETS[preset])
+    return {k: v for k, v in dataclasses.asdict(model).items() if v != ref[k]}
+
+
+def _replace_model(model: ModelConfig, values: dict) -> ModelConfig:
+    """``model`` with fields replaced; unknown fields and bad values are ConfigErrors naming ``model.<field>``."""
+    known = {f.name for f in fields(ModelConfig)}
+    kw = {}
+    for key, new in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key {'model.' + key!r} (known: preset, {', '.join(sorted(known))})")
+        old = getattr(model, key)
+        if isinstance(new, list):
+            new = tuple(new)                                   # YAML/JSON lists: ModelConfig wants tuples
+        elif isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool):
+            new = float(new)
+        kw[key] = new
+    try:
+        return replace(model, **kw)
+    except (ValueError, TypeError) as exc:                      # ModelConfig's own checks name the field
+        raise ConfigError(str(exc).replace("ModelConfig.", "model.", 1)) from exc
+
+
+def _model_part(cfg: TrainConfig, values: dict) -> tuple[ModelConfig, str]:
+    """Resolve the model keys of a config mapping against ``cfg``: ``(model, preset)``.
+
+    ``model`` may be a preset name, a mapping ``{preset: NAME, field: value, ...}`` or a ModelConfig. A new
+    preset keeps the fields ``cfg.model`` changed on its old preset; then the mapping's fields, then (old
+    configs) ``model_overrides``, are applied."""
+    model, preset = cfg.model, cfg.model_preset
+    value, new_preset, changes = values.get("model"), values.get("model_preset"), {}
+    if isinstance(value, ModelConfig):
+        model = value
+    elif isinstance(value, str):
+        new_preset = value
+    elif isinstance(value, dict):
+        changes = dict(value)
+        new_preset = changes.pop("preset", new_preset)
+    elif "model" in values:
+        raise ConfigError(f"model: expected a preset name or a mapping {{preset: NAME, field: value}}, got {value!r}")
+    old = values.get("model_overrides")
+    if old is not None and not isinstance(old, dict):
+        raise ConfigError(f"model_overrides: expected a mapping, got {old!r}")
+    changes |= old or {}
+    if new_preset is not None:
+        if not isinstance(new_preset, str) or new_preset not in PRESETS:
+            raise ConfigError(f"model.preset: unknown preset {new_preset!r}; choose one of {', '.join(PRESETS)}")
+        model = _replace_model(PRESETS[new_preset], _model_delta(model, preset))
+        preset = new_preset
+    return (_replace_model(model, changes) if changes else model), preset
+
+
 def _replace_checked(obj, prefix: str, values: dict):
     kw = {}
+    if isinstance(obj, TrainConfig) and any(k in values for k in _MODEL_KEYS):
+        kw["model"], kw["model_preset"] = _model_part(obj, values)
+        values = {k: v for k, v in values.items() if k not in _MODEL_KEYS}
     names = {f.name for f in fields(obj)}
     for key, new in values.items():
         if key not in names:
@@ -167,6 +244,10 @@ def _replace_checked(obj, prefix: str, values: dict):
 
 def _validate(cfg) -> None:
     if isinstance(cfg, TrainConfig):
+        if cfg.model_preset not in PRESETS:
+            raise ConfigError(f"model_preset must be one of {', '.join(PRESETS)}, got {cfg.model_preset!r}")
+        if not isinstance(cfg.model, ModelConfig):
+            raise ConfigError(f"model must be a ModelConfig, got {type(cfg.model).__name__}")
         if cfg.lr_schedule not in ("step", "cosine", "constant"):
             raise ConfigError(f"lr_schedule must be step|cosine|constant, got {cfg.lr_schedule!r}")
         if cfg.amp not in ("auto", "bf16", "fp16", "off"):
@@ -179,14 +260,39 @@ def _validate(cfg) -> None:
         raise ConfigError(f"data.source must be miniaio|real, got {cfg.source!r}")
 
 
+def merge_config(cfg: TrainConfig, values: dict) -> TrainConfig:
+    """``cfg`` with the keys of a nested mapping replaced (``{"epochs": 2, "model": {"moe": "none"}}``),
+    checking every key and type like a YAML file."""
+    return _replace_checked(cfg, "", dict(values))
+
+
 def config_from_dict(d: dict) -> TrainConfig:
-    """Build a TrainConfig from a (YAML or checkpoint) mapping, checking every key and type."""
-    return _replace_checked(TrainConfig(), "", dict(d))
+    """Build a TrainConfig from a (YAML or checkpoint) mapping, checking every key and type. Reads both the
+    current form and the old ``model: NAME`` + ``model_overrides: {...}``."""
+    return merge_config(TrainConfig(), d)
 
 
 def config_to_dict(cfg: TrainConfig) -> dict:
-    """Plain dict (tuples kept): loads under ``torch.load(weights_only=True)``, unlike a dataclass instance."""
-    return dataclasses.asdict(cfg)
+    """Plain dict (tuples kept): loads under ``torch.load(weights_only=True)``, unlike a dataclass instance.
+
+    The model is written as ``{"preset": NAME, <fields that differ from the preset>}``."""
+    out = dataclasses.asdict(cfg)
+    out.pop("model_preset")
+    out["model"] = {"preset": cfg.model_preset, **_model_delta(cfg.model, cfg.model_preset)}
+    return out
+
+
+def model_name(config: TrainConfig | dict) -> str:
+    """A label for tables and manifests: ``"nano"``, or ``"nano (moe=none)"`` when fields differ from the preset.
+    Takes a TrainConfig or a config mapping of either form (a checkpoint's ``config``)."""
+    d = config_to_dict(config) if isinstance(config, TrainConfig) else config
+    m = d.get("model", "?")
+    if isinstance(m, dict):
+        m = dict(m)
+        preset, delta = m.pop("preset", "base"), m
+    else:
+        preset, delta = str(m), dict(d.get("model_overrides") or {})
+    return preset + (f" ({', '.join(f'{k}={v}' for k, v in delta.items())})" if delta else "")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -218,8 +324,6 @@ def apply_overrides(cfg: TrainConfig, items: list[str] | tuple[str, ...]) -> Tra
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config (or start from the paper defaults when ``path`` is None) and apply overrides."""
-    import yaml
-
     cfg = TrainConfig()
     if path is not None:
         path = Path(path)
@@ -241,8 +345,6 @@ def _plain(value):
 
 
 def dump_yaml(cfg: TrainConfig) -> str:
-    import yaml
-
     return yaml.safe_dump(_plain(config_to_dict(cfg)), sort_keys=False)
 
 

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from clusir.runtime import resolve_device
 
 __all__ = [
     "DistEnv",
@@ -69,8 +72,6 @@ def setup_distributed(device: str = "auto") -> DistEnv:
     ``device="auto"`` picks ``cuda:LOCAL_RANK`` when CUDA is available, else the CPU. The backend follows the
     device: NCCL for CUDA, gloo for CPU.
     """
-    from clusir.book import resolve_device
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -172,8 +173,6 @@ def wrap_ddp(model: nn.Module, env: DistEnv) -> nn.Module:
     """``DistributedDataParallel`` with ``find_unused_parameters=True`` (sparse experts, see the module doc)."""
     if not env.distributed:
         return model
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     ids = [env.device.index] if env.device.type == "cuda" else None
     return DDP(model, device_ids=ids, find_unused_parameters=True)
 

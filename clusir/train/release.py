@@ -19,6 +19,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
+
+from clusir.evaluate import evaluate_model, load_baselines, load_samples
+from clusir.runtime import default_threads, repo_root
+from clusir.train.checkpoint import export_release, load_checkpoint, load_model, sha256_file
+from clusir.train.config import model_name
+from clusir.train.runlog import read_log
+
 __all__ = ["release", "git_commit", "data_manifest_hashes", "load_manifest", "markdown_table"]
 
 
@@ -39,8 +47,6 @@ def git_commit(root: Path) -> str:
 
 def data_manifest_hashes(root: Path) -> dict[str, str]:
     """SHA-256 of the MiniAIO manifests (clean-image pixel hashes and test-input hashes)."""
-    from clusir.train.checkpoint import sha256_file
-
     out = {}
     for rel in ("data/miniaio/manifest.json", "data/miniaio/test_inputs.json"):
         p = root / rel
@@ -50,15 +56,11 @@ def data_manifest_hashes(root: Path) -> dict[str, str]:
 
 
 def load_manifest(root: Path | None = None) -> dict:
-    from clusir.book import repo_root
-
     p = (root or repo_root()) / "checkpoints" / "manifest.json"
     return json.loads(p.read_text()) if p.is_file() else {"checkpoints": []}
 
 
 def _training_time(run_dir: Path) -> dict:
-    from clusir.train.runlog import read_log
-
     try:
         rows = read_log(run_dir)
     except FileNotFoundError:
@@ -73,13 +75,6 @@ def _training_time(run_dir: Path) -> dict:
 def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = False, root: Path | None = None,
             threads: int | None = None, notes: str = "") -> dict:
     """Export ``ckpt_path`` as ``checkpoints/<name>.pt`` (fp16), evaluate it, update the manifest; returns the entry."""
-    import torch
-
-    from clusir.book import default_threads, repo_root
-    from clusir.commands.eval import load_samples
-    from clusir.evaluate import evaluate_model, load_baselines
-    from clusir.train.checkpoint import export_release, load_checkpoint, load_model, sha256_file
-
     root = root or repo_root()
     torch.set_num_threads(threads or default_threads())
     ckpt = load_checkpoint(ckpt_path)
@@ -104,7 +99,7 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
         "bytes": out.stat().st_size,
         "storage": "float16 weights (loaded as float32)",
         "setting": setting,
-        "model": ckpt["config"]["model"],
+        "model": model_name(ckpt["config"]),
         "model_config": ckpt["model_config"],
         "config": ckpt["config"],
         "command": command,
@@ -142,8 +137,6 @@ def release(ckpt_path: str | Path, name: str, command: str, *, default: bool = F
 def markdown_table(entry: dict, root: Path | None = None) -> str:
     """A manifest entry as a markdown table: per task the input, the best classical method, the checkpoint
     (PSNR dB / SSIM skimage7, MiniAIO test split) and its PSNR margin over the classical method."""
-    from clusir.book import repo_root
-
     path = (root or repo_root()) / "docs" / "baselines.json"
     inputs = json.loads(path.read_text())["results"] if path.is_file() else {}
     def cell(r: dict, ssim_key: str = "ssim_skimage7") -> str:

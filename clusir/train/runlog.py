@@ -75,7 +75,7 @@ def plot_log(path: str | Path, keys: tuple[str, ...] = ("loss", "psnr"), ax=None
     ``psnr`` is the running PSNR of training crops; validation PSNR (mean over tasks) is drawn as dots on the
     PSNR panel. Works on a run folder or a ``log.jsonl`` file.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: pyplot is slow to import and only plotting needs it
 
     rows = read_log(path)
     train = [r for r in rows if r.get("kind") == "train"]
