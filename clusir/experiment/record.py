@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clusir.book import repo_root, resolve_device  # (moves to clusir.runtime)
+from clusir.runtime import repo_root, resolve_device
 from clusir.data import test_set
 from clusir.evaluate import evaluate_model, limit_per_task
 from clusir.experiment.spec import ExperimentSpec, config_key, load_spec, resolve_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clusir.book import repo_root  # (moves to clusir.runtime)
+from clusir.runtime import repo_root
 from clusir.evaluate import TASK_COLUMNS
 from clusir.experiment.record import result_path
 from clusir.experiment.spec import ExperimentSpec, config_differences, load_spec, resolve_config

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clusir.book import repo_root  # (moves to clusir.runtime)
+from clusir.runtime import repo_root
 from clusir.experiment.record import result_path
 import yaml
 

@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from clusir.model import ABLATIONS
-from clusir.book import repo_root  # (moves to clusir.runtime)
+from clusir.runtime import repo_root
 from clusir.train.config import ConfigError, apply_overrides, config_to_dict, load_config
 
 __all__ = [
