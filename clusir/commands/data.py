@@ -105,16 +105,18 @@ def _download(args) -> int:
 
 
 def _build(args) -> int:
+    """Rebuild MiniAIO in two steps: the images (``miniaio_build.build``), then the test-input hashes."""
     from clusir.cli import CLIError
-    from clusir.data import miniaio
+    from clusir.data import miniaio, miniaio_build
     from clusir.data.settings import write_input_manifest
 
+    out = Path(args.out) if args.out else miniaio.repo_data_dir() / "miniaio"
     if args.inputs_only:
-        write_input_manifest(args.out)
+        write_input_manifest(out)
         return 0
     try:
         if args.check:
-            res = miniaio.build(args.out, check=True, log=lambda *a: None)
+            res = miniaio_build.build(out, check=True, log=lambda *a: None)
             for m in res["missing_sources"]:
                 print(f"MISSING {m}")
             for n in res["mismatched"]:
@@ -123,9 +125,10 @@ def _build(args) -> int:
             print(f"{res['checked']} images rebuilt; " + ("all identical to the committed MiniAIO" if ok else
                                                           "MiniAIO is NOT reproduced exactly (see above)"))
             return 0 if ok else 1
-        miniaio.build(args.out)
-    except miniaio.MissingSourceError as exc:
+        miniaio_build.build(out)
+    except miniaio_build.MissingSourceError as exc:
         raise CLIError(str(exc)) from exc
+    write_input_manifest(out)
     return 0
 
 
