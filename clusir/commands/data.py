@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--deep", action="store_true", help="decode every image fully (slow on OTS)")
     c.add_argument("--split", choices=("train", "test", "both"), default="both",
                    help="check only the training or only the test data sets")
-    c.add_argument("--min-size", type=int, default=0, help="warn about images smaller than this (e.g. 128)")
+    c.add_argument("--min-size", type=int, default=None,
+                   help="warn about training images smaller than this (default: the training crop of the "
+                        "setting's paper config, 128; 0: off)")
     c.add_argument("--strict", action="store_true", help="treat warnings (counts, list files) as errors")
     c.set_defaults(func=_check)
 
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _check(args) -> int:
     from clusir.cli import CLIError
     from clusir.data import SETTINGS
-    from clusir.data.real import check_tree
+    from clusir.data.check import check_tree
 
     if args.setting not in SETTINGS:
         raise CLIError(f"unknown setting {args.setting!r}; choose from: {', '.join(SETTINGS)}")
