@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from clusir import metrics
 from clusir.data import SETTINGS, test_set
+from clusir.data.io import crop_to_multiple
 from clusir.data.real import RealTestSet
 from clusir.model import tiled_forward
 from clusir.runtime import repo_root
@@ -118,15 +119,6 @@ def _to_chw(x: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
 
 
-def _crop_multiple(t: torch.Tensor, base: int) -> torch.Tensor:
-    if not base:
-        return t
-    h, w = t.shape[-2:]
-    nh, nw = h - h % base, w - w % base
-    top, left = (h - nh) // 2, (w - nw) // 2
-    return t[..., top: top + nh, left: left + nw]
-
-
 @torch.no_grad()
 def restore_image(model: torch.nn.Module, x: torch.Tensor, *, tile: int | None = None, overlap: int = 32,
                   amp_dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -170,8 +162,8 @@ def evaluate_model(
         it = tqdm(samples, desc="eval", leave=False, total=len(samples) if hasattr(samples, "__len__") else None)
     images, outputs = [], []
     for s in it:
-        lq = _crop_multiple(_to_chw(s["lq"]), crop_base)
-        gt = _crop_multiple(_to_chw(s["gt"]), crop_base)
+        lq = crop_to_multiple(_to_chw(s["lq"]), crop_base)
+        gt = crop_to_multiple(_to_chw(s["gt"]), crop_base)
         pred = restore_image(model, lq[None].to(device), tile=tile, overlap=overlap, amp_dtype=amp_dtype)[0].cpu()
         mse = float((pred.double() - gt.double()).square().mean())
         row = {"name": s.get("name"), "task": s["task"],

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from clusir.data.io import crop_to_multiple
+
 SSIM_CONVENTIONS = {
     "skimage7": "SSIM, uniform 7x7 window, sample covariance, per-channel mean (scikit-image default; PromptIR/AdaIR)",
     "gaussian11": "SSIM, Gaussian 11x11 window sigma=1.5, population covariance (Wang et al. 2004)",
@@ -139,25 +141,15 @@ def ssim(pred, gt, data_range: float = 1.0, convention: str = "skimage7", reduct
     return _reduce(out, reduction)
 
 
-def crop16(x, base: int = 16):
-    """Centre-crop to a multiple of ``base`` (AdaIR/PromptIR ``crop_img``); numpy HWC or torch CHW/BCHW."""
-    from clusir.data.io import crop_to_multiple
-
-    return crop_to_multiple(x, base)
-
-
 def protocol(pred, gt, *, crop: int | None = 16, clamp: bool = True,
              ssim_convention: str = "skimage7") -> dict[str, float]:
     """The AdaIR/PromptIR evaluation protocol for one image (or the mean over a batch):
     crop both to a multiple of ``crop`` (None: no crop), clamp ``pred`` to [0, 1], RGB PSNR and SSIM.
 
     Returns ``{"psnr": .., "ssim": .., "ssim_convention": ..}``."""
-    p, g = _pair(pred, gt)
-    if crop:
-        h, w = p.shape[1:3]
-        nh, nw = h - h % crop, w - w % crop
-        t, l = (h - nh) // 2, (w - nw) // 2
-        p, g = p[:, t: t + nh, l: l + nw], g[:, t: t + nh, l: l + nw]
+    p, g = _pair(pred, gt)                                     # (B, H, W, C) float64
+    p = np.stack([crop_to_multiple(x, crop) for x in p])      # each image (H, W, C) -> (H', W', C)
+    g = np.stack([crop_to_multiple(x, crop) for x in g])
     if clamp:
         p = np.clip(p, 0.0, 1.0)
     return {"psnr": psnr(p, g), "ssim": ssim(p, g, convention=ssim_convention),

@@ -8,7 +8,7 @@ lomiri-wallpapers-16.04, mate-backgrounds, plasma-workspace-wallpapers, lxqt-the
     python data/build_miniaio.py            # rebuild and write
     python data/build_miniaio.py --check    # rebuild in memory, compare pixel hashes with the manifest
 
-Same as `clusir data build [--check]`. The recipe (sources, factors, crops) is `clusir/data/miniaio.py`.
+Same as `clusir data build [--check]`. The recipe (sources, factors, crops) is `clusir/data/miniaio_build.py`.
 """
 
 import sys

@@ -169,3 +169,8 @@ def test_crop_to_multiple_numpy_and_torch():
     a = np.zeros((37, 50, 3))
     assert crop_to_multiple(a, 16).shape == (32, 48, 3)
     assert tuple(crop_to_multiple(torch.zeros(2, 3, 37, 50), 16).shape) == (2, 3, 32, 48)
+    a[2:34, 1:49] = 1.0  # the centre crop keeps exactly this window: rows 2..33, cols 1..48
+    assert crop_to_multiple(a, 16).min() == 1.0
+    assert crop_to_multiple(a, 0) is a and crop_to_multiple(a, None) is a  # 0 / None: no crop
+    t = torch.arange(37 * 50.0).reshape(1, 37, 50)
+    assert torch.equal(crop_to_multiple(t, 16)[0], t[0, 2:34, 1:49])

@@ -161,9 +161,83 @@ def test_missing_folder(tmp_path):
 def test_unpaired_and_stray_files(tmp_path):
     root = adair_tree(tmp_path / "d")
     (root / "Train/Derain/gt/norain-2.png").unlink()
-    (root / "test/enhance/lol/target/Thumbs.db").write_bytes(b"x")
+    (root / "test/enhance/lol/target/notes.doc").write_bytes(b"x")
     img(root / "test/enhance/lol/target/99.png")
-    _fails(root, "nhrbl", "rain-2.png", "no ground truth", "Thumbs.db", "non-image", "99.png", "no input")
+    _fails(root, "nhrbl", "rain-2.png", "no ground truth", "notes.doc", "non-image", "99.png", "no input")
+
+
+def test_os_junk_is_ignored_with_a_warning(tmp_path):
+    root = adair_tree(tmp_path / "d")
+    junk = {"test/enhance/lol/target/Thumbs.db": b"x", "Train/Derain/rainy/.DS_Store": b"\0\0\0\1Bud1",
+            "Train/Denoise/desktop.ini": b"[.ShellClassInfo]", "test/dehaze/input/._0001_0.8_0.2.jpg": b"\0\5\26\7"}
+    for rel, data in junk.items():
+        (root / rel).write_bytes(data)
+    rep = check_tree("nhrbl", root)
+    assert rep.ok, rep.format()
+    warn = "\n".join(rep.warnings)
+    for rel in junk:
+        assert Path(rel).name in warn and "OS junk" in warn
+    assert find("sots_outdoor", root).items[0].lq.name == "0001_0.8_0.2.jpg"  # the ._ fork is not an input
+    for rel, data in junk.items():
+        assert (root / rel).read_bytes() == data  # nothing is deleted
+
+
+def test_small_training_images_warned_at_the_paper_crop(tmp_path):
+    root = adair_tree(tmp_path / "d")
+    rep = check_tree("derain", root)  # S = 24 px images, below configs/paper/one_by_one/derain.yaml's 128
+    assert rep.ok
+    warn = "\n".join(rep.warnings)
+    assert "smaller than 128 px" in warn and "derain.yaml" in warn and "rain-1.png" in warn
+    assert "smaller than" not in "\n".join(check_tree("derain", root, min_size=0).warnings)
+    assert "smaller than 16 px" not in "\n".join(check_tree("derain", root, min_size=16).warnings)
+
+
+def test_list_entries_missing_on_disk(tmp_path):
+    root = adair_tree(tmp_path / "d")
+    (root / "data_dir/hazy").mkdir()
+    (root / "data_dir/hazy/hazy_outside.txt").write_text(
+        "synthetic/part1/0025_0.8_0.1.jpg\nsynthetic/part1/0025_0.9_0.2.jpg\nsynthetic/part2/0099_1_0.2.jpg\n")
+    (root / "data_dir/rainy/rainTrain.txt").write_text("rainy/rain-1.png\nrainy/rain-2.png\nrainy/rain-7.png\n")
+    (root / "data_dir/noisy/denoise.txt").write_text("117025.jpg\n2092.jpg\n00001.bmp\n00002.bmp\n00009.bmp\n")
+    rep = check_tree("nhr", root)
+    assert rep.ok
+    warn = "\n".join(rep.warnings)
+    for lst, name in (("hazy_outside.txt", "synthetic/part2/0099_1_0.2.jpg"), ("rainTrain.txt", "rainy/rain-7.png"),
+                      ("denoise.txt", "00009.bmp")):
+        assert any(lst in w and "1 file(s) missing on disk" in w and name in w for w in rep.warnings), warn
+    _fails(root, "nhr", "missing on disk", strict=True)
+
+
+def test_promptir_root_suggests_the_parent(tmp_path):
+    """PromptIR keeps Train/ under data/ but test/ at the repository root: --root repo/data must say so."""
+    repo = tmp_path / "PromptIR"
+    adair_tree(repo / "data")
+    import shutil
+
+    shutil.move(str(repo / "data/test"), str(repo / "test"))
+    assert check_tree("nhr", repo).ok  # the repository root: Train/ found under data/, test/ at the top
+    rep = _fails(repo / "data", "nhr", "CBSD68 (denoising test): not found", f"pass --root {repo}")
+    assert "parent folder" in "\n".join(rep.errors)
+    with pytest.raises(FileNotFoundError, match=f"pass --root {repo}"):
+        RealTestSet("nhr", repo / "data")
+
+
+def test_nested_folder_is_named(tmp_path):
+    root = adair_tree(tmp_path / "d")
+    import shutil
+
+    inner = root / "Train/Derain/Rain100L"  # unpacked one level too deep
+    inner.mkdir()
+    for sub in ("rainy", "gt"):
+        shutil.move(str(root / "Train/Derain" / sub), str(inner / sub))
+    _fails(root, "derain", "missing folder", "found: Rain100L", f"one level deeper, in {inner}")
+    kodak = root / "test/denoise/kodak24"
+    (kodak / "Kodak24").mkdir()
+    shutil.move(str(kodak / "kodim01.png"), str(kodak / "Kodak24/kodim01.png"))
+    _fails(root, "denoise", f"its sub-folder {kodak / 'Kodak24'} holds 1", "nested one level too deep")
+    whole = tmp_path / "outer"
+    shutil.move(str(root), str(whole / "adair-data"))
+    _fails(whole, "dehaze", f"one folder deeper, in {whole / 'adair-data'}")
 
 
 def test_unreadable_truncated_and_mismatched(tmp_path):
@@ -186,6 +260,7 @@ def test_bsd400_a_prefix_and_rain_list(tmp_path):
     assert rep.ok  # clusir reads the folders, so a stale list is a warning ...
     warn = "\n".join(rep.warnings)
     assert "'a' prefix" in warn and "a117025.jpg vs 117025.jpg" in warn and "AdaIR#4" in warn
+    assert "rainTrain.txt names 1 file(s) missing on disk" in warn
     assert "rainy/rain-N.png" in warn
     _fails(root, "nhr", "'a' prefix", strict=True)  # ... and an error with --strict
 
@@ -239,3 +314,18 @@ def test_download_fails_fast_offline(monkeypatch, capsys, tmp_path):
     assert "offline" in err and "r0k.us" in err
     assert main(["data", "download", "--dataset", "sots_outdoor", "--root", str(tmp_path)]) == 2
     assert "no stable direct URL" in capsys.readouterr().err
+
+
+def test_adding_a_data_set_is_one_registry_entry(tmp_path, monkeypatch):
+    """The docs/data.md recipe: a new data set (here Rain100H test, in AdaIR's layout) is one DatasetInfo."""
+    from clusir.data import layouts
+
+    monkeypatch.setattr(layouts, "DATASETS", dict(layouts.DATASETS))  # undo the registration afterwards
+    layouts.register(layouts.DatasetInfo(
+        "rain100h_test", "Rain100H test", "rain", "test", 100, "JORDER (Yang et al.)",
+        (layouts.Layout("AdaIR/PromptIR", "test/derain/Rain100H", layouts.two_folders("input", "target")),)))
+    pair(tmp_path / "test/derain/Rain100H/input/1.png", tmp_path / "test/derain/Rain100H/target/1.png")
+    f = find("rain100h_test", tmp_path)
+    assert f.layout == "AdaIR/PromptIR" and [p.name for p in f.items] == ["1"] and not f.problems
+    with pytest.raises(ValueError, match="registered twice"):
+        layouts.register(layouts.DATASETS["rain100h_test"])

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--deep", action="store_true", help="decode every image fully (slow on OTS)")
     c.add_argument("--split", choices=("train", "test", "both"), default="both",
                    help="check only the training or only the test data sets")
-    c.add_argument("--min-size", type=int, default=0, help="warn about images smaller than this (e.g. 128)")
+    c.add_argument("--min-size", type=int, default=None,
+                   help="warn about training images smaller than this (default: the training crop of the "
+                        "setting's paper config, 128; 0: off)")
     c.add_argument("--strict", action="store_true", help="treat warnings (counts, list files) as errors")
     c.set_defaults(func=_check)
 
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _check(args) -> int:
     from clusir.cli import CLIError
     from clusir.data import SETTINGS
-    from clusir.data.real import check_tree
+    from clusir.data.check import check_tree
 
     if args.setting not in SETTINGS:
         raise CLIError(f"unknown setting {args.setting!r}; choose from: {', '.join(SETTINGS)}")
@@ -105,16 +107,18 @@ def _download(args) -> int:
 
 
 def _build(args) -> int:
+    """Rebuild MiniAIO in two steps: the images (``miniaio_build.build``), then the test-input hashes."""
     from clusir.cli import CLIError
-    from clusir.data import miniaio
+    from clusir.data import miniaio, miniaio_build
     from clusir.data.settings import write_input_manifest
 
+    out = Path(args.out) if args.out else miniaio.repo_data_dir() / "miniaio"
     if args.inputs_only:
-        write_input_manifest(args.out)
+        write_input_manifest(out)
         return 0
     try:
         if args.check:
-            res = miniaio.build(args.out, check=True, log=lambda *a: None)
+            res = miniaio_build.build(out, check=True, log=lambda *a: None)
             for m in res["missing_sources"]:
                 print(f"MISSING {m}")
             for n in res["mismatched"]:
@@ -123,9 +127,10 @@ def _build(args) -> int:
             print(f"{res['checked']} images rebuilt; " + ("all identical to the committed MiniAIO" if ok else
                                                           "MiniAIO is NOT reproduced exactly (see above)"))
             return 0 if ok else 1
-        miniaio.build(args.out)
-    except miniaio.MissingSourceError as exc:
+        miniaio_build.build(out)
+    except miniaio_build.MissingSourceError as exc:
         raise CLIError(str(exc)) from exc
+    write_input_manifest(out)
     return 0
 
 

@@ -11,7 +11,9 @@ Public API (stable; the trainer and the book code against it):
   verified against ``data/miniaio/test_inputs.json``.
 * ``degradations``: the degradation functions and ``degrade(img, task, rng)``.
 * ``real``: loaders for BSD400/WED, CBSD68, Kodak24, Urban100, Rain100L, RESIDE-OTS/SOTS, GoPro, LOL-v1,
-  CDD-11 in their usual folder layouts; ``check_tree(setting, root)`` validates such a tree (or MiniAIO).
+  CDD-11 in their usual folder layouts (``layouts``: the registry, ``loaders``, ``check``);
+  ``check_tree(setting, root)`` validates such a tree (or MiniAIO); ``recipe``: expansion ratios and
+  samples per epoch.
 * ``io.read_image(path)``: the one image reader, with every conversion documented.
 
 ``torch`` is imported only when ``TrainPairs`` or ``test_set`` is used.
@@ -37,8 +39,8 @@ test_set.__test__ = False  # not a pytest test when imported into a test module
 
 
 def check_tree(setting: str, root=None, **kw):
-    """Validate a data tree for ``setting`` (``root=None``: MiniAIO). See ``clusir.data.real.check_tree``."""
-    from clusir.data.real import check_tree as _check_tree
+    """Validate a data tree for ``setting`` (``root=None``: MiniAIO). See ``clusir.data.check.check_tree``."""
+    from clusir.data.check import check_tree as _check_tree
 
     return _check_tree(setting, root, **kw)
 
@@ -48,7 +50,8 @@ def __getattr__(name: str):
         from clusir.data.train import TrainPairs
 
         return TrainPairs
-    if name in ("real", "miniaio", "deadleaves", "train", "settings"):
+    if name in ("real", "miniaio", "miniaio_build", "deadleaves", "train", "settings", "layouts", "check",
+                "loaders", "recipe"):
         import importlib
 
         return importlib.import_module(f"clusir.data.{name}")

@@ -308,18 +308,19 @@ def write_png(path: str | os.PathLike, img: np.ndarray) -> None:
     Image.fromarray(arr).save(path, format="PNG", optimize=True)
 
 
-def crop_to_multiple(img, base: int = 16):
-    """Centre-crop H and W down to multiples of ``base`` (PromptIR/AdaIR ``crop_img(base=16)``).
+def crop_to_multiple(img, base: int | None = 16):
+    """Centre-crop H and W down to multiples of ``base`` (PromptIR/AdaIR ``crop_img(base=16)``); the one
+    crop helper of clusir (data loaders, ``metrics.protocol``, ``evaluate``). ``base`` 0 or None: no crop.
 
-    Accepts numpy ``(H, W, C)`` or torch ``(C, H, W)`` / ``(B, C, H, W)``."""
-    if isinstance(img, np.ndarray):
-        h, w = img.shape[:2]
-        nh, nw = h - h % base, w - w % base
-        t, l = (h - nh) // 2, (w - nw) // 2
-        return img[t: t + nh, l: l + nw]
-    h, w = img.shape[-2:]
+    Accepts numpy ``(H, W, C)`` or torch ``(C, H, W)`` / ``(B, C, H, W)``; returns a view."""
+    if not base:
+        return img
+    hw_axes = (0, 1) if isinstance(img, np.ndarray) else (img.ndim - 2, img.ndim - 1)
+    h, w = img.shape[hw_axes[0]], img.shape[hw_axes[1]]
     nh, nw = h - h % base, w - w % base
     t, l = (h - nh) // 2, (w - nw) // 2
+    if isinstance(img, np.ndarray):
+        return img[t: t + nh, l: l + nw]
     return img[..., t: t + nh, l: l + nw]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from clusir.data import degradations as D
+from clusir.data import recipe
 
 SETTINGS: dict[str, list[str]] = {
     "denoise": ["noise15", "noise25", "noise50"],
@@ -55,12 +56,17 @@ SETTING_DESCRIPTIONS = {
     "cdd11": "composite degradations, 11 CDD-11 types (paper Tab. 6)",
 }
 
-#: The AdaIR/ClusIR "data expansion ratios" applied to the real training-set sizes give these effective
-#: numbers of samples per epoch; ``TrainPairs(mix="paper")`` samples tasks in these proportions.
-#: denoise: (400 BSD + 4744 WED) x 3 per sigma; rain: 200 x 120; haze: 72,135 x 1; blur: 2,103 x 5;
-#: low light: 485 x 20 (AdaIR's public code uses 20; the paper text says 200).
-PAPER_SAMPLES = {"noise15": 5144 * 3, "noise25": 5144 * 3, "noise50": 5144 * 3, "rain": 200 * 120,
-                 "haze": 72135, "blur": 2103 * 5, "lowlight": 485 * 20}
+#: Samples per epoch each task contributes on the real data (training-set size x AdaIR expansion ratio,
+#: ``clusir.data.recipe``); ``TrainPairs(mix="paper")`` samples tasks in these proportions.
+PAPER_SAMPLES = recipe.PAPER_SAMPLES
+
+
+def paper_samples_per_epoch(setting: str, ratios: dict | None = None) -> int:
+    """Samples per epoch of a setting on the full real releases: the sum over its tasks of training-set size x
+    expansion ratio (``clusir.data.recipe``; N+H+R: 142,431). ``RealTrainPairs`` computes the same from the
+    files actually found."""
+    return recipe.samples_per_epoch(_check_setting(setting), ratios=ratios)
+
 
 INPUT_SEED_PREFIX = "MiniAIO-v1"
 
