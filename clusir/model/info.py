@@ -37,7 +37,7 @@ def count_active_parameters(model: nn.Module) -> int:
     """
     cfg = model.config
     total = count_parameters(model)
-    for s, block in enumerate(model.moe):
+    for s, block in enumerate(getattr(model, "moe", ())):                # AnyIR: dense, no experts
         experts = getattr(block, "experts", None)
         if experts is not None:
             active = cfg.k1_at(s) * cfg.k2 if cfg.moe == "pcgrm" else cfg.flat_top_k_at(s)

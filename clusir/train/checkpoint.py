@@ -166,18 +166,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: torc
     Returns ``(model, checkpoint_dict)``. The model is rebuilt from ``model_config`` (a plain dict of
     :class:`clusir.model.ModelConfig` fields) and loaded with ``strict=True``.
     """
-    from clusir.model import ModelConfig, build_model
+    from clusir.model import build_model, config_from_dict
 
     ckpt = load_checkpoint(path, map_location="cpu")
     mcfg = ckpt.get("model_config")
     if not mcfg:
         raise ValueError(f"{path}: no model_config in the checkpoint (not written by clusir?)")
-    model = build_model(ModelConfig(**_tuples(mcfg)))
+    model = build_model(config_from_dict(mcfg))
     state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in strip_prefixes(ckpt["model"]).items()}
     model.load_state_dict(state, strict=True)
     return model.to(device=device, dtype=dtype).eval(), ckpt
 
-
-def _tuples(d: dict) -> dict:
-    """Lists (from YAML/JSON) back to tuples, as ModelConfig's fields expect."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}

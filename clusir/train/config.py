@@ -81,6 +81,7 @@ class TrainConfig:
                                                          # checkpoint; optimiser and schedule start afresh)
     epochs: int = 150                                    # 200 for the composite setting
     batch_size: int = 48                                 # global batch: split evenly over DDP processes
+    optimizer: str = "adam"                              # "adam" (paper) | "adamw" (AnyIR's recipe)
     lr: float = 2e-4
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
@@ -88,7 +89,10 @@ class TrainConfig:
     lr_milestones: tuple[float, ...] = (0.5,)            # step schedule: fractions of all steps where lr *= lr_gamma
     lr_gamma: float = 0.5
     warmup_steps: int = 0                                # linear warm-up [choice; paper: none]
-    # loss: ℓ1 + ms_ssim_weight · (1 − MS-SSIM) + model aux losses
+    # loss: "l1_msssim": ℓ1 + ms_ssim_weight · (1 − MS-SSIM); "l1_fft" (AnyIR): ℓ1 + fft_weight · FFT-ℓ1;
+    # plus the model's aux losses (clusir.train.recipe.build_criterion)
+    loss: str = "l1_msssim"
+    fft_weight: float = 0.1
     l1_weight: float = 1.0
     ms_ssim_weight: float = 0.2                          # [choice] architecture.md §4.6
     ms_ssim_win: int | None = None                       # None: largest odd window ≤ 7 valid for the crop
@@ -173,6 +177,12 @@ def _validate(cfg) -> None:
             raise ConfigError(f"amp must be auto|bf16|fp16|off, got {cfg.amp!r}")
         if cfg.epochs < 1 or cfg.batch_size < 1:
             raise ConfigError("epochs and batch_size must be >= 1")
+        if cfg.optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer must be adam|adamw, got {cfg.optimizer!r}")
+        if cfg.loss not in ("l1_msssim", "l1_fft"):
+            raise ConfigError(f"loss must be l1_msssim|l1_fft, got {cfg.loss!r}")
+        if cfg.fft_weight < 0:
+            raise ConfigError(f"fft_weight must be >= 0, got {cfg.fft_weight!r}")
         if cfg.ms_ssim_win is not None and cfg.ms_ssim_win % 2 == 0:
             raise ConfigError("ms_ssim_win must be odd")
     if isinstance(cfg, DataConfig) and cfg.source not in ("miniaio", "real"):

@@ -40,7 +40,7 @@ from clusir.train.distributed import (
     setup_distributed,
     wrap_ddp,
 )
-from clusir.train.losses import RestorationLoss
+from clusir.train.recipe import build_criterion, build_optimizer
 from clusir.train.runlog import RunLogger
 from clusir.train.sampler import EpochBatchSampler
 
@@ -245,12 +245,12 @@ def _train(cfg: TrainConfig, env: DistEnv, *, resume, model, train_set, val_set)
     total_steps = cfg.epochs * steps_per_epoch
     end_step = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(cfg, model.parameters())                # Adam (paper) or AdamW (AnyIR)
     schedule = LRSchedule(cfg.lr_schedule, total_steps, cfg.lr_milestones, cfg.lr_gamma, cfg.warmup_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     amp_dtype = resolve_amp(cfg.amp, env.device)
     scaler = torch.amp.GradScaler(env.device.type, enabled=amp_dtype is torch.float16)
-    criterion = RestorationLoss(cfg.l1_weight, cfg.ms_ssim_weight, crop=cfg.data.crop, win_size=cfg.ms_ssim_win)
+    criterion = build_criterion(cfg)                                     # ℓ1 + MS-SSIM or ℓ1 + FFT-ℓ1
 
     step, best_metric = 0, None
     if state is not None:
