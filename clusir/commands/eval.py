@@ -86,7 +86,8 @@ def _run(args) -> int:
         samples = load_samples(setting, args.split, args.root, args.limit)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise CLIError(f"cannot load the {args.split} set of {setting!r}: {exc}") from exc
-    label = f"ClusIR-{(meta.get('config') or {}).get('model', '?')} ({ckpt.name})"
+    preset = (meta.get('config') or {}).get('model', '?')
+    label = f"{'' if preset.startswith('anyir') else 'ClusIR-'}{preset} ({ckpt.name})"   # anyir_*: AnyIR
     res = evaluate_model(model, samples, device=device, tile=args.tile or None, progress=True)
     rows = {}
     if not args.no_baselines:
