@@ -126,7 +126,8 @@ def test_every_shipped_config_loads():
         c = load_config(f)
         assert c.name not in names, f"duplicate run name {c.name} in {f}"
         names.add(c.name)
-    paper = {load_config(f).data.setting: load_config(f) for f in (ROOT / "configs" / "paper").rglob("*.yaml")}
+    paper = {c.data.setting: c for c in map(load_config, (ROOT / "configs" / "paper").rglob("*.yaml"))
+             if not c.model.startswith("anyir")}                   # ClusIR's recipe (AnyIR's: own tests)
     assert {"nhr", "nhrbl", "cdd11"} <= set(paper)
     assert paper["nhr"].epochs == 150 and paper["cdd11"].epochs == 200
     for c in paper.values():

@@ -56,7 +56,8 @@ def _run(args) -> int:
         samples = load_samples(setting, args.split, args.root, args.limit)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise CLIError(f"cannot load the {args.split} set of {setting!r}: {exc}") from exc
-    label = f"ClusIR-{model_name(meta.get('config') or {})} ({ckpt.name})"
+    name = model_name(meta.get("config") or {})
+    label = f"{'' if name.startswith('anyir') else 'ClusIR-'}{name} ({ckpt.name})"   # anyir_*: AnyIR
     res = evaluate_model(model, samples, device=device, tile=args.tile or None, progress=True)
     rows = {}
     if not args.no_baselines:

@@ -52,11 +52,24 @@ from clusir.model.tiling import tiled_forward
 
 def build_model(cfg_or_preset_name: ModelConfig | str = "base", **overrides) -> ClusIR:
     """A ClusIR network from a preset name (``base``/``small``/``tiny``/``nano``) or a :class:`ModelConfig`,
-    with optional field overrides (``build_model("tiny", moe="flat")``). Raises ``ValueError`` on bad fields."""
+    with optional field overrides (``build_model("tiny", moe="flat")``). Raises ``ValueError`` on bad fields.
+    AnyIR presets (``anyir``, ``anyir_nano``) and configs build the comparison model (``clusir.model.anyir``)."""
+    from clusir.model.anyir import build_anyir, is_anyir
+
+    if is_anyir(cfg_or_preset_name):
+        return build_anyir(cfg_or_preset_name, **overrides)
     return ClusIR(model_config(cfg_or_preset_name, **overrides))
+
+
+def config_from_dict(d: dict):
+    """The model config stored in a checkpoint (``dataclasses.asdict``): AnyIR when ``arch == "anyir"``."""
+    from clusir.model.anyir import AnyIRConfig
+
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return AnyIRConfig(**d) if d.get("arch") == "anyir" else ModelConfig(**d)
 
 
 __all__ = [
     "ABLATIONS", "PRESETS", "ClusIR", "ClusIROutput", "ModelConfig", "StageRouting", "build_model",
-    "count_macs", "count_parameters", "model_config", "tiled_forward",
+    "config_from_dict", "count_macs", "count_parameters", "model_config", "tiled_forward",
 ]

@@ -40,7 +40,7 @@ def count_active_parameters(model: nn.Module) -> int:
     """
     cfg = model.config
     total = count_parameters(model)
-    for s, block in enumerate(model.moe):
+    for s, block in enumerate(getattr(model, "moe", ())):                # AnyIR: dense, no experts
         experts = getattr(block, "experts", None)
         if experts is not None:
             total -= (len(experts) - cfg.active_experts_at(s)) * count_parameters(experts[0])

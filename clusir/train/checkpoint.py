@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clusir.model import ModelConfig, build_model
+from clusir.model import build_model, config_from_dict
 
 __all__ = [
     "atomic_save",
@@ -169,12 +169,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: torc
     mcfg = ckpt.get("model_config")
     if not mcfg:
         raise ValueError(f"{path}: no model_config in the checkpoint (not written by clusir?)")
-    model = build_model(ModelConfig(**_tuples(mcfg)))
+    model = build_model(config_from_dict(mcfg))
     state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in strip_prefixes(ckpt["model"]).items()}
     model.load_state_dict(state, strict=True)
     return model.to(device=device, dtype=dtype).eval(), ckpt
 
-
-def _tuples(d: dict) -> dict:
-    """Lists (from YAML/JSON) back to tuples, as ModelConfig's fields expect."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}

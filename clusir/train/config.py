@@ -43,7 +43,12 @@ from typing import Any
 
 import yaml
 
+from clusir.model.anyir.config import ANYIR_PRESETS, AnyIRConfig
 from clusir.model.config import PRESETS, ModelConfig
+
+#: every preset a training config can name: ClusIR's (Table 7 + nano) and the comparison model AnyIR's
+MODEL_PRESETS = {**PRESETS, **ANYIR_PRESETS}
+MODEL_CONFIGS = (ModelConfig, AnyIRConfig)
 
 __all__ = [
     "DataConfig",
@@ -90,7 +95,7 @@ class TrainConfig:
     """One training run. Defaults = ClusIR §4.1; quick MiniAIO variants live in ``configs/miniaio/``."""
 
     name: str = "clusir"
-    model: ModelConfig = PRESETS["base"]                 # the network; YAML: a preset name or {preset: NAME, ...}
+    model: ModelConfig | AnyIRConfig = PRESETS["base"]   # the network; YAML: a preset name or {preset: NAME, ...}
     model_preset: str = "base"                           # the preset `model` starts from (YAML: model.preset)
     data: DataConfig = field(default_factory=DataConfig)
     # optimisation (paper)
@@ -98,6 +103,7 @@ class TrainConfig:
                                                          # checkpoint; optimiser and schedule start afresh)
     epochs: int = 150                                    # 200 for the composite setting
     batch_size: int = 48                                 # global batch: split evenly over DDP processes
+    optimizer: str = "adam"                              # "adam" (paper) | "adamw" (AnyIR's recipe)
     lr: float = 2e-4
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
@@ -105,7 +111,10 @@ class TrainConfig:
     lr_milestones: tuple[float, ...] = (0.5,)            # step schedule: fractions of all steps where lr *= lr_gamma
     lr_gamma: float = 0.5
     warmup_steps: int = 0                                # linear warm-up [choice; paper: none]
-    # loss: ℓ1 + ms_ssim_weight · (1 − MS-SSIM) + model aux losses
+    # loss: "l1_msssim": ℓ1 + ms_ssim_weight · (1 − MS-SSIM); "l1_fft" (AnyIR): ℓ1 + fft_weight · FFT-ℓ1;
+    # plus the model's aux losses (clusir.train.recipe.build_criterion)
+    loss: str = "l1_msssim"
+    fft_weight: float = 0.1
     l1_weight: float = 1.0
     ms_ssim_weight: float = 0.2                          # [choice] architecture.md §4.6
     ms_ssim_win: int | None = None                       # None: largest odd window ≤ 7 valid for the crop
@@ -160,32 +169,36 @@ _OPTIONAL = {  # fields whose default is None: the type a value must have
 _MODEL_KEYS = ("model", "model_preset", "model_overrides")   # model_overrides: read from old configs only
 
 
-def _model_delta(model: ModelConfig, preset: str) -> dict:
-    """The fields of ``model`` that differ from ``PRESETS[preset]`` (field order kept)."""
-    ref = dataclasses.asdict(PRESETS[preset])
+def _model_delta(model, preset: str) -> dict:
+    """The fields of ``model`` that differ from ``MODEL_PRESETS[preset]`` (field order kept); everything
+    but the preset when ``model`` is of another family (ClusIR vs AnyIR)."""
+    ref = MODEL_PRESETS[preset]
+    if type(ref) is not type(model):
+        return {}
+    ref = dataclasses.asdict(ref)
     return {k: v for k, v in dataclasses.asdict(model).items() if v != ref[k]}
 
 
-def _replace_model(model: ModelConfig, values: dict) -> ModelConfig:
+def _replace_model(model, values: dict):
     """``model`` with fields replaced; unknown fields and bad values are ConfigErrors naming ``model.<field>``."""
-    known = {f.name for f in fields(ModelConfig)}
+    known = {f.name for f in fields(model)}
     kw = {}
     for key, new in values.items():
         if key not in known:
             raise ConfigError(f"unknown config key {'model.' + key!r} (known: preset, {', '.join(sorted(known))})")
         old = getattr(model, key)
         if isinstance(new, list):
-            new = tuple(new)                                   # YAML/JSON lists: ModelConfig wants tuples
+            new = tuple(new)                                   # YAML/JSON lists: the configs want tuples
         elif isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool):
             new = float(new)
         kw[key] = new
     try:
         return replace(model, **kw)
-    except (ValueError, TypeError) as exc:                      # ModelConfig's own checks name the field
-        raise ConfigError(str(exc).replace("ModelConfig.", "model.", 1)) from exc
+    except (ValueError, TypeError) as exc:                      # the config's own checks name the field
+        raise ConfigError(str(exc).replace(f"{type(model).__name__}.", "model.", 1)) from exc
 
 
-def _model_part(cfg: TrainConfig, values: dict) -> tuple[ModelConfig, str]:
+def _model_part(cfg: TrainConfig, values: dict) -> tuple[ModelConfig | AnyIRConfig, str]:
     """Resolve the model keys of a config mapping against ``cfg``: ``(model, preset)``.
 
     ``model`` may be a preset name, a mapping ``{preset: NAME, field: value, ...}`` or a ModelConfig. A new
@@ -193,7 +206,7 @@ def _model_part(cfg: TrainConfig, values: dict) -> tuple[ModelConfig, str]:
     configs) ``model_overrides``, are applied."""
     model, preset = cfg.model, cfg.model_preset
     value, new_preset, changes = values.get("model"), values.get("model_preset"), {}
-    if isinstance(value, ModelConfig):
+    if isinstance(value, MODEL_CONFIGS):
         model = value
     elif isinstance(value, str):
         new_preset = value
@@ -207,9 +220,10 @@ def _model_part(cfg: TrainConfig, values: dict) -> tuple[ModelConfig, str]:
         raise ConfigError(f"model_overrides: expected a mapping, got {old!r}")
     changes |= old or {}
     if new_preset is not None:
-        if not isinstance(new_preset, str) or new_preset not in PRESETS:
-            raise ConfigError(f"model.preset: unknown preset {new_preset!r}; choose one of {', '.join(PRESETS)}")
-        model = _replace_model(PRESETS[new_preset], _model_delta(model, preset))
+        if not isinstance(new_preset, str) or new_preset not in MODEL_PRESETS:
+            raise ConfigError(f"model.preset: unknown preset {new_preset!r}; choose one of "
+                              f"{', '.join(MODEL_PRESETS)}")
+        model = _replace_model(MODEL_PRESETS[new_preset], _model_delta(model, preset))
         preset = new_preset
     return (_replace_model(model, changes) if changes else model), preset
 
@@ -244,16 +258,22 @@ def _replace_checked(obj, prefix: str, values: dict):
 
 def _validate(cfg) -> None:
     if isinstance(cfg, TrainConfig):
-        if cfg.model_preset not in PRESETS:
-            raise ConfigError(f"model_preset must be one of {', '.join(PRESETS)}, got {cfg.model_preset!r}")
-        if not isinstance(cfg.model, ModelConfig):
-            raise ConfigError(f"model must be a ModelConfig, got {type(cfg.model).__name__}")
+        if cfg.model_preset not in MODEL_PRESETS:
+            raise ConfigError(f"model_preset must be one of {', '.join(MODEL_PRESETS)}, got {cfg.model_preset!r}")
+        if type(cfg.model) is not type(MODEL_PRESETS[cfg.model_preset]):
+            raise ConfigError(f"model: a {type(cfg.model).__name__} cannot have the preset {cfg.model_preset!r}")
         if cfg.lr_schedule not in ("step", "cosine", "constant"):
             raise ConfigError(f"lr_schedule must be step|cosine|constant, got {cfg.lr_schedule!r}")
         if cfg.amp not in ("auto", "bf16", "fp16", "off"):
             raise ConfigError(f"amp must be auto|bf16|fp16|off, got {cfg.amp!r}")
         if cfg.epochs < 1 or cfg.batch_size < 1:
             raise ConfigError("epochs and batch_size must be >= 1")
+        if cfg.optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer must be adam|adamw, got {cfg.optimizer!r}")
+        if cfg.loss not in ("l1_msssim", "l1_fft"):
+            raise ConfigError(f"loss must be l1_msssim|l1_fft, got {cfg.loss!r}")
+        if cfg.fft_weight < 0:
+            raise ConfigError(f"fft_weight must be >= 0, got {cfg.fft_weight!r}")
         if cfg.ms_ssim_win is not None and cfg.ms_ssim_win % 2 == 0:
             raise ConfigError("ms_ssim_win must be odd")
     if isinstance(cfg, DataConfig) and cfg.source not in ("miniaio", "real"):

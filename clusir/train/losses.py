@@ -21,7 +21,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-__all__ = ["ms_ssim_window", "RestorationLoss"]
+__all__ = ["ms_ssim_window", "RestorationLoss", "fft_l1", "L1FFTLoss", "LOSSES"]
+
+#: ``TrainConfig.loss`` values: ClusIR's objective (default) and AnyIR's.
+LOSSES = ("l1_msssim", "l1_fft")
 
 
 def ms_ssim_window(size: int, largest: int = 7) -> int | None:
@@ -75,3 +78,36 @@ class RestorationLoss(nn.Module):
             loss = loss + self.ms_ssim_weight * (1.0 - msssim)
             parts["ms_ssim"] = msssim.detach()
         return loss, parts
+
+
+def fft_l1(pred: Tensor, gt: Tensor) -> Tensor:
+    """Mean |·| over the real and imaginary parts of ``rfft2(pred) − rfft2(gt)`` (unnormalised DFT).
+
+    AnyIR's auxiliary frequency loss (anyir.md §4): per image and channel, the half-spectrum
+    (H, W/2 + 1) of both images, real and imaginary parts as separate entries. Computed in float32.
+    Shapes: pred, gt (B, C, H, W) -> 0-d tensor.
+    """
+    with torch.autocast(pred.device.type, enabled=False):
+        diff = torch.fft.rfft2(pred.float()) - torch.fft.rfft2(gt.float())     # (B, C, H, W/2+1) complex
+        return torch.view_as_real(diff).abs().mean()
+
+
+class L1FFTLoss(nn.Module):
+    """AnyIR's objective ``l1_weight·ℓ1(pred, gt) + fft_weight·FFT-ℓ1(pred, gt)`` (fft_weight 0.1 there).
+
+    Shapes: pred, gt (B, 3, H, W) → (loss scalar, {"l1": float tensor, "fft_l1": float tensor})
+    """
+
+    def __init__(self, l1_weight: float = 1.0, fft_weight: float = 0.1):
+        super().__init__()
+        self.l1_weight = l1_weight
+        self.fft_weight = fft_weight
+
+    def describe(self) -> str:
+        return f"{self.l1_weight:g}·ℓ1 + {self.fft_weight:g}·FFT-ℓ1 (rfft2 real/imag)"
+
+    def forward(self, pred: Tensor, gt: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        pred, gt = pred.float(), gt.float()
+        l1 = F.l1_loss(pred, gt)
+        freq = fft_l1(pred, gt)
+        return self.l1_weight * l1 + self.fft_weight * freq, {"l1": l1.detach(), "fft_l1": freq.detach()}

@@ -52,7 +52,7 @@ from clusir.train.distributed import (
     setup_distributed,
     wrap_ddp,
 )
-from clusir.train.losses import RestorationLoss
+from clusir.train.recipe import build_criterion, build_optimizer
 from clusir.train.runlog import RunLogger
 from clusir.train.sampler import EpochBatchSampler
 
@@ -172,7 +172,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
-    criterion: RestorationLoss
+    criterion: nn.Module                 # clusir.train.recipe.build_criterion: (loss, parts), describe()
     amp_dtype: torch.dtype | None
     sampler: EpochBatchSampler
     train_set: Any
@@ -200,7 +200,7 @@ class Run:
 
 def build_run(cfg: TrainConfig, env: DistEnv, log: RunLogger | None, *, model=None, train_set=None,
               val_set=None, resuming: bool = False) -> Run:
-    """Model (on its device), data, sampler, Adam, the schedule, the grad scaler and the loss of ``cfg``."""
+    """Model (on its device), data, sampler, the optimiser, the schedule, the grad scaler and the loss of ``cfg``."""
     if model is None:
         model = build_model(cfg.model)
     init_info = _load_init(model, cfg.init) if cfg.init and not resuming else None   # resume wins over init
@@ -216,14 +216,14 @@ def build_run(cfg: TrainConfig, env: DistEnv, log: RunLogger | None, *, model=No
     sampler = EpochBatchSampler(epoch_samples, cfg.batch_size, rank=env.rank, world_size=env.world_size,
                                 seed=cfg.seed, fresh_every_epoch=fresh)
     total_steps = cfg.epochs * sampler.batches_per_epoch
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(cfg, model.parameters())                # Adam (paper) or AdamW (AnyIR)
     schedule = LRSchedule(cfg.lr_schedule, total_steps, cfg.lr_milestones, cfg.lr_gamma, cfg.warmup_steps)
     amp_dtype = resolve_amp(cfg.amp, env.device)
     return Run(
         cfg=cfg, env=env, log=log, model=model, net=model, optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, schedule),
         scaler=torch.amp.GradScaler(env.device.type, enabled=amp_dtype is torch.float16),
-        criterion=RestorationLoss(cfg.l1_weight, cfg.ms_ssim_weight, crop=cfg.data.crop, win_size=cfg.ms_ssim_win),
+        criterion=build_criterion(cfg),                                  # ℓ1 + MS-SSIM or ℓ1 + FFT-ℓ1
         amp_dtype=amp_dtype, sampler=sampler, train_set=train_set, val_set=val_set, total_steps=total_steps,
         end_step=min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps, init_info=init_info,
     )
