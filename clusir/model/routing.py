@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -67,6 +68,44 @@ def dispatch(experts: nn.ModuleList, u: Tensor, index: Tensor, weight: Tensor) -
         w = weight[rows, slot].to(y.dtype).view(-1, 1, 1, 1)        # (b_e, 1, 1, 1)
         out = out.index_add(0, rows, (w * y).to(out.dtype))
     return out
+
+
+def dispatch_batched(experts: nn.ModuleList, u: Tensor, index: Tensor, weight: Tensor) -> Tensor:
+    r"""The same sum as :func:`dispatch` for GDFN experts, as a fixed set of batched kernels (no host sync).
+
+    Instead of one sub-batch per chosen expert (whose size the host must read), each image gathers the
+    weights of its J chosen experts and applies all of them at once: ``W_in`` as one batched matmul, the
+    depth-wise 3×3 as one grouped convolution over the B·J·2h channels, ``W_out`` (pre-scaled by the
+    routing weights, so the Σ_j is part of the matmul) as another batched matmul. Same FLOPs as
+    :func:`dispatch`, shapes independent of the routing (so ``torch.compile(dynamic=False)`` sees one
+    graph). Differences: every expert's weights enter the graph, so *unselected experts receive a zero
+    gradient instead of None* (Adam then still moves them by their momentum), and the experts must be
+    identical :class:`clusir.model.common.GDFN` modules.
+    Shapes: u (B, C, H, W), index (B, J) long, weight (B, J) -> (B, C, H, W)
+    """
+    B, C, H, W = u.shape
+    J = index.shape[1]
+    e0 = experts[0]
+    h2 = e0.project_in.out_channels                                          # 2h
+    w_in = torch.stack([e.project_in.weight for e in experts])[index]        # (B, J, 2h, C, 1, 1)
+    w_dw = torch.stack([e.dwconv.weight for e in experts])[index]            # (B, J, 2h, 1, 3, 3)
+    w_out = torch.stack([e.project_out.weight for e in experts])[index]      # (B, J, C, h, 1, 1)
+    t = torch.bmm(w_in.reshape(B, J * h2, C), u.reshape(B, C, H * W))      # (B, J·2h, HW)
+    if e0.project_in.bias is not None:
+        t = t + torch.stack([e.project_in.bias for e in experts])[index].reshape(B, J * h2, 1)
+    b_dw = (torch.stack([e.dwconv.bias for e in experts])[index].reshape(-1)
+            if e0.dwconv.bias is not None else None)
+    t = F.conv2d(t.reshape(1, B * J * h2, H, W), w_dw.reshape(B * J * h2, 1, *w_dw.shape[-2:]), b_dw,
+                 padding=e0.dwconv.padding, groups=B * J * h2)              # (1, B·J·2h, H, W)
+    a, b = t.reshape(B, J, 2, h2 // 2, H * W).unbind(2)                      # 2 × (B, J, h, HW)
+    g = (F.gelu(a) * b).reshape(B, J * (h2 // 2), H * W)                     # (B, J·h, HW)
+    w = weight.to(w_out.dtype).view(B, J, 1, 1)
+    w_out = (w * w_out.reshape(B, J, C, h2 // 2)).permute(0, 2, 1, 3)       # (B, C, J, h)
+    y = torch.bmm(w_out.reshape(B, C, J * (h2 // 2)), g)                    # (B, C, HW)
+    if e0.project_out.bias is not None:
+        bias = torch.stack([e.project_out.bias for e in experts])[index]     # (B, J, C)
+        y = y + (w.view(B, J, 1) * bias).sum(1)[..., None]
+    return y.reshape(B, C, H, W).to(u.dtype)
 
 
 class UnroutedBlock(nn.Module):
