@@ -213,7 +213,7 @@ def run_one(spec: ExperimentSpec, variant: str, seed: int, *, results_dir: Path 
         "experiment": spec.name, "variant": variant, "label": v.label, "seed": seed,
         "config": config_to_dict(cfg), "config_key": config_key(cfg),
         "model_config": ckpt.get("model_config"),
-        "budget": {"steps": b.steps, "batch_size": b.batch_size, "crop": b.crop,
+        "budget": {"steps": v.steps or b.steps, "batch_size": b.batch_size, "crop": b.crop,
                    "val_limit": b.val_limit, "test_limit": b.test_limit},
         "params": count_parameters(model), "active_params": count_active_parameters(model),
         "train": {**_train_summary(result.run_dir, result.step, b.batch_size, macs),

@@ -140,6 +140,8 @@ def format_markdown(report: dict) -> str:
              "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report["variants"]:
         name = r["name"] + (" ¹" if r.get("shared_from") else "")
+        if r.get("train") and r["train"]["steps"] != report["budget"]["steps"]:
+            name += f" ({r['train']['steps']} steps)"
         if "tasks" not in r:
             lines.append(f"| {name} | " + " | ".join(["no results"] + ["–"] * (len(head) - 2)) + " |")
             continue

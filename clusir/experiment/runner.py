@@ -108,7 +108,7 @@ def _drive(spec, queue, running, failed, jobs, threads, device, results_dir, run
             log(f"  start {v} seed{s}" + (" (resuming)" if (running[-1].run_dir / "last.pt").exists() else ""))
         time.sleep(poll)
         for job in list(running):
-            line = _status(job, spec.budget.steps)
+            line = _status(job, spec.variant(job.variant).steps or spec.budget.steps)
             if line:
                 log(line)
             code = job.proc.poll()

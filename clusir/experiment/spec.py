@@ -46,9 +46,6 @@ __all__ = [
     "experiments_dir", "resolve_config", "config_key", "config_differences", "model_config_of",
 ]
 
-#: training fields every experiment run sets itself (the budget and the bookkeeping of one run)
-_RUN_FIELDS = ("name", "run_dir", "seed", "epochs", "batch_size", "max_steps", "eval_every", "progress")
-
 
 def experiments_dir(root: Path | None = None) -> Path:
     return (root or repo_root()) / "configs" / "experiments"
@@ -80,6 +77,8 @@ class Variant:
     model: dict = field(default_factory=dict)         # ModelConfig overrides; "preset" picks the size
     train: dict = field(default_factory=dict)         # TrainConfig overrides (dotted keys)
     same_as: str | None = None                        # "experiment/variant": reuse those runs
+    steps: int | None = None                          # this variant's own step budget (compute-matched
+                                                      # pairs); None: the experiment's budget.steps
     paper: dict = field(default_factory=dict)         # {"avg": [psnr, ssim], "tasks": {task: [psnr, ssim]}}
 
     def model_overrides(self) -> dict:
@@ -216,10 +215,11 @@ def resolve_config(spec: ExperimentSpec, variant: Variant | str, seed: int, *, r
     for part in (spec.train, v.train):
         cfg = apply_overrides(cfg, _dotted("", part))
     b = spec.budget
+    steps = v.steps or b.steps
     model = v.model.get("preset")
     run_dir = Path(runs_dir) / spec.name / v.name / f"seed{seed}"
     items = [f"name={spec.name}-{v.name}-s{seed}", f"run_dir={str(run_dir)!r}", f"seed={seed}", "epochs=1",
-             f"batch_size={b.batch_size}", f"data.crop={b.crop}", f"data.samples_per_epoch={b.steps * b.batch_size}",
+             f"batch_size={b.batch_size}", f"data.crop={b.crop}", f"data.samples_per_epoch={steps * b.batch_size}",
              "max_steps=None", "eval_every=0", "progress=False", f"save_every={b.save_every}",
              "deterministic=True"]
     if model:
