@@ -53,3 +53,16 @@ def test_real_train_pairs_epoch_is_found_sizes_times_ratios(tmp_path):
     ds200 = RealTrainPairs("nhrbl", root, crop=16, ratios={"lowlight": 200})
     assert len(ds200) == len(ds) - 20 + 200
     assert len(RealTrainPairs("derain", root, crop=16, length=7)) == 7
+
+
+def test_trainer_epoch_on_real_data_uses_the_ratios(tmp_path):
+    """The paper derain config on a tree with 2 Rain100L pairs: an epoch is 2 x 120 samples, not 2."""
+    from tests.test_data_real import adair_tree
+    from clusir.train.config import apply_overrides
+    from clusir.train.trainer import build_train_set
+
+    root = adair_tree(tmp_path / "d")
+    cfg = apply_overrides(load_config(PAPER[0].parent / "one_by_one" / "derain.yaml"),
+                          [f"data.root={root}", "data.crop=16"])
+    _, n, _ = build_train_set(cfg)
+    assert n == 2 * 120
