@@ -1,24 +1,33 @@
 """Image-quality metrics with the conventions labelled.
 
-The all-in-one restoration papers (AirNet, PromptIR, AdaIR, MoCE-IR, ClusIR) report **PSNR on RGB** with
-``data_range = 1`` and **SSIM as scikit-image computes it by default**: a uniform 7x7 window, sample covariance,
-computed per channel and averaged. The SSIM paper (Wang et al. 2004) uses an 11x11 Gaussian window with
-sigma = 1.5 and population covariance; the two differ by 0.01-0.05 on restored images, so every SSIM number
-in clusir says which one it is:
+The all-in-one restoration papers report **PSNR on RGB** with ``data_range = 1``. Their SSIM numbers come in
+two conventions, and the two differ by 0.01-0.05 on restored images, so every SSIM number in clusir says
+which one it is:
 
-* ``ssim(..., convention="skimage7")``  (default) = ``skimage.metrics.structural_similarity(a, b,
-  data_range=1, channel_axis=-1)``, what PromptIR/AdaIR/OneRestore's scripts compute.
-* ``ssim(..., convention="gaussian11")`` = Wang et al.: ``structural_similarity(..., gaussian_weights=True,
-  sigma=1.5, use_sample_covariance=False)``. (MoCE-IR uses the Gaussian window *with* sample covariance;
-  that differs from this in the 4th decimal.)
+* ``ssim(..., convention="skimage7")`` (default) = ``skimage.metrics.structural_similarity(a, b,
+  data_range=1, channel_axis=-1)``: a uniform 7x7 window, sample covariance, computed per channel and
+  averaged. This is what PromptIR's and AdaIR's ``utils/val_utils.py`` compute (and what ClusIR, which
+  follows their protocol, reports): they call ``structural_similarity(..., data_range=1, multichannel=True)``
+  under the scikit-image they pin (``scikit-image==0.19.3`` in PromptIR's ``env.yml`` and AdaIR's
+  ``env.yaml``), where ``multichannel=True`` is the deprecated spelling of ``channel_axis=-1``. Newer
+  scikit-image no longer knows ``multichannel``: 0.26 treats an (H, W, 3) image as a 3-D volume and raises
+  ("win_size exceeds image extent"), so their script must be changed to ``channel_axis=-1`` to run today.
+* ``ssim(..., convention="gaussian11")`` = the SSIM paper (Wang et al. 2004): an 11x11 Gaussian window with
+  sigma = 1.5 and population covariance, ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
+  use_sample_covariance=False)``. MoCE-IR's ``src/test.py`` uses Gaussian weights too
+  (``structural_similarity(..., channel_axis=2, gaussian_weights=True, data_range=1.0)``) but keeps
+  skimage's sample covariance; that differs from ``gaussian11`` only in the 4th decimal, so MoCE-IR's SSIM
+  belongs with ``gaussian11``, not with the skimage-default papers.
 
 Both are implemented here with ``scipy.ndimage`` filters (same arithmetic as scikit-image 0.26, checked in
-``tests/test_data_metrics.py``) so that the module has no hidden dependency on skimage's argument spelling
-(``multichannel=`` is silently ignored by skimage >= 0.20, a trap PromptIR/AdaIR's ``val_utils.py`` falls into).
+``tests/test_data_metrics.py``) so that the module has no hidden dependency on skimage's argument spelling.
+(Checked by reading those files in va1shn9v/PromptIR, c-yn/AdaIR and eduardzamfir/MoCE-IR, and by calling
+``structural_similarity(..., multichannel=True)`` on an (H, W, 3) image under scikit-image 0.26.)
 
 Inputs: numpy ``(H, W, 3)`` (or ``(H, W)``) or torch ``(3, H, W)`` / ``(B, 3, H, W)``. A batch gives the mean
 over images (``reduction="none"`` gives a list). ``protocol`` applies the AdaIR test protocol: centre-crop both
-images to a multiple of 16, clamp the prediction to ``[0, 1]``, then PSNR + SSIM.
+images to a multiple of 16 (``clusir.data.io.crop_to_multiple``), clamp the prediction to ``[0, 1]``, then
+PSNR + SSIM.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from clusir.data.io import crop_to_multiple
 
 SSIM_CONVENTIONS = {
     "skimage7": "SSIM, uniform 7x7 window, sample covariance, per-channel mean (scikit-image default; PromptIR/AdaIR)",
-    "gaussian11": "SSIM, Gaussian 11x11 window sigma=1.5, population covariance (Wang et al. 2004)",
+    "gaussian11": "SSIM, Gaussian 11x11 window sigma=1.5, population covariance (Wang et al. 2004; MoCE-IR: Gaussian)",
 }
 PSNR_CONVENTION = "PSNR on RGB, data_range=1, mean over all pixels and channels"
 

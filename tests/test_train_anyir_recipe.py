@@ -50,7 +50,10 @@ def test_config_fields_validate_and_build():
 def test_anyir_configs_load_and_the_teaching_one_has_the_nano_budget():
     paper = load_config(ROOT / "configs/paper/anyir_nhr.yaml")
     assert (paper.model_preset, paper.optimizer, paper.loss, paper.lr_schedule) == ("anyir", "adamw", "l1_fft", "cosine")
-    assert paper.warmup_steps == 15 * -(-paper.data.samples_per_epoch // paper.batch_size)   # 15 epochs
+    from clusir.data.settings import paper_samples_per_epoch
+
+    assert paper.data.samples_per_epoch is None  # computed from the data found (clusir.data.recipe)
+    assert paper.warmup_steps == 15 * -(-paper_samples_per_epoch("nhr") // paper.batch_size)  # 15 epochs
     nano = load_config(ROOT / "configs/miniaio/anyir_nano.yaml")
     ref = load_config(ROOT / "configs/miniaio/nhr_nano.yaml")
     assert (nano.model_preset, nano.optimizer, nano.loss) == ("anyir_nano", "adamw", "l1_fft")

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from clusir.data import miniaio, recipe
+import clusir.data.miniaio as miniaio
+import clusir.data.recipe as recipe
 from clusir.data.io import ImageReadError, ImageSizeError, pixel_sha256, read_image
 from clusir.data.layouts import DATASETS, DatasetInfo, Found, find, found_elsewhere, looked_for
 from clusir.data.settings import SETTINGS, load_clean, load_input_manifest, make_input

@@ -48,6 +48,10 @@ class ImageFormatError(ValueError):
     """The file decodes, but its pixel format has no documented conversion to RGB [0, 1]."""
 
 
+class TransparencyError(ImageFormatError):
+    """The image has transparent pixels and no ``alpha`` rule was given (``white``, ``black`` or ``drop``)."""
+
+
 class ImageSizeError(ValueError):
     """The image is smaller than required, or two paired images differ in size."""
 
@@ -151,7 +155,7 @@ def _handle_alpha(rgb: np.ndarray, alpha: np.ndarray, path: str, mode: str) -> n
         bg = 1.0 if mode == "white" else 0.0
         return rgb * alpha[..., None] + bg * (1.0 - alpha[..., None])
     frac = float((alpha < 1.0).mean())
-    raise ImageFormatError(
+    raise TransparencyError(
         f"{path}: has an alpha channel with transparent pixels ({frac:.1%} of pixels not opaque); "
         "restoration data sets are opaque RGB. Pass alpha='white', 'black' (composite) or 'drop' "
         "to read_image, or flatten the file first.")
@@ -298,14 +302,41 @@ def pixel_sha256(img: np.ndarray) -> str:
 
 
 def write_png(path: str | os.PathLike, img: np.ndarray) -> None:
-    """Write float [0,1] (quantised with ``to_uint8``) or uint8 RGB as an 8-bit PNG (Pillow, compress level 9)."""
+    """Write float [0,1] (quantised with ``to_uint8``) or uint8 RGB as an 8-bit PNG (``write_image``)."""
+    if Path(path).suffix.lower() != ".png":
+        raise ValueError(f"{path}: write_png writes .png files; use write_image for other formats")
+    write_image(path, img)
+
+
+#: output extension -> (Pillow format, save options); ``write_image`` refuses any other extension
+WRITE_FORMATS = {".png": ("PNG", {"optimize": True}), ".jpg": ("JPEG", {"quality": 95, "subsampling": 0}),
+                 ".jpeg": ("JPEG", {"quality": 95, "subsampling": 0}), ".bmp": ("BMP", {}),
+                 ".tif": ("TIFF", {"compression": "tiff_lzw"}), ".tiff": ("TIFF", {"compression": "tiff_lzw"}),
+                 ".webp": ("WEBP", {"lossless": True})}
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write float [0,1] or uint8 RGB in the format the extension names (``WRITE_FORMATS``: PNG, JPEG at
+    quality 95 without chroma subsampling, BMP, TIFF (LZW), lossless WebP), atomically: a temporary file
+    in the same folder is renamed over ``path`` only once it is complete. Another extension raises
+    ``ValueError`` before anything is written."""
     from PIL import Image
 
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: cannot write a {path.suffix or 'extension-less'} file; use one of "
+                         f"{', '.join(WRITE_FORMATS)}")
     arr = np.asarray(img)
-    if arr.dtype != np.uint8:
-        arr = to_uint8(arr)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path, format="PNG", optimize=True)
+    arr = arr if arr.dtype == np.uint8 else to_uint8(arr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        Image.fromarray(arr).save(tmp, format=fmt[0], **fmt[1])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def crop_to_multiple(img, base: int | None = 16):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clusir.data import degradations as D
-from clusir.data import recipe
+import clusir.data.degradations as D
+import clusir.data.recipe as recipe
 from clusir.data.io import crop_to_multiple, dihedral, read_image, read_pair
 from clusir.data.layouts import DATASETS, Found, Pair, find, found_elsewhere, looked_for
 from clusir.data.settings import SETTINGS, task_weights

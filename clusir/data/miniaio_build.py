@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clusir.data import miniaio
+import clusir.data.miniaio as miniaio
 from clusir.data.io import pixel_sha256, read_image, write_png
 from clusir.data.miniaio import CI_SIZE, EVAL_SIZE, SPLITS, TARGET_SHORT, TRAIN_SIZE, VERSION, ci_crop
 

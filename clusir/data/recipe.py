@@ -39,7 +39,7 @@ EXPANSION_RATIOS: dict[str, int] = {
     "haze": 1,         # "keeping dehazing unchanged"
     "blur": 5,         # paper and AdaIR code
     "lowlight": 20,    # AdaIR code; the paper text says 200 (LOWLIGHT_RATIO_PAPER_TEXT)
-    "cdd11": 1,        # not expanded: the paper names no ratio for CDD-11, OneRestore/MoCE-IR use none
+    "cdd11": 1,        # [choice] not expanded: the paper names no ratio for CDD-11
     "jpeg": 3,         # [choice] not in the paper; the same clean images and ratio as denoising
 }
 LOWLIGHT_RATIO_PAPER_TEXT = 200

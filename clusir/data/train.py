@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clusir.data import degradations as D
+import clusir.data.degradations as D
 from clusir.data.io import dihedral
 from clusir.data.settings import SETTINGS, load_clean, task_weights
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 from clusir.model import build_model, config_from_dict
 
 __all__ = [
+    "CheckpointError",
     "atomic_save",
     "load_checkpoint",
     "strip_prefixes",
@@ -71,12 +73,31 @@ def _umask() -> int:
     return mask
 
 
+class CheckpointError(ValueError):
+    """A file that is not a readable clusir checkpoint (one line naming the file and what is wrong)."""
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code from the file)."""
+    """Load a checkpoint with ``weights_only=True`` (no arbitrary code from the file).
+
+    A corrupt, truncated or foreign file raises :class:`CheckpointError` naming the file; torch's own
+    message (which suggests ``weights_only=False``, unsafe for a file of unknown origin) is not passed on."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        why = ("it stores Python objects other than tensors and plain containers, which clusir refuses to load "
+               "because unpickling them could run code from the file" if "Weights only load failed" in str(exc)
+               else "not a PyTorch checkpoint (corrupt, or another file format)")
+        raise CheckpointError(f"{path}: {why}") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, EOFError, struct.error, ... on bad bytes
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt or truncated: "
+                              f"{str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: holds a {type(ckpt).__name__}, not a clusir checkpoint (a dict)")
+    return ckpt
 
 
 def strip_prefixes(state: dict) -> dict:
@@ -167,10 +188,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: torc
     """
     ckpt = load_checkpoint(path, map_location="cpu")
     mcfg = ckpt.get("model_config")
-    if not mcfg:
-        raise ValueError(f"{path}: no model_config in the checkpoint (not written by clusir?)")
-    model = build_model(config_from_dict(mcfg))
-    state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in strip_prefixes(ckpt["model"]).items()}
-    model.load_state_dict(state, strict=True)
+    if not mcfg or not isinstance(ckpt.get("model"), dict):
+        raise CheckpointError(f"{path}: no model_config/model in the checkpoint (not written by clusir?)")
+    try:
+        model = build_model(config_from_dict(mcfg))
+        state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in strip_prefixes(ckpt["model"]).items()}
+        model.load_state_dict(state, strict=True)
+    except (TypeError, ValueError, RuntimeError, AttributeError, KeyError) as exc:
+        raise CheckpointError(f"{path}: its weights do not fit the model its config describes "
+                              f"({str(exc).splitlines()[0][:160]})") from None
     return model.to(device=device, dtype=dtype).eval(), ckpt
 
