@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+from pytorch_msssim import ms_ssim
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -71,8 +72,6 @@ class RestorationLoss(nn.Module):
         loss = self.l1_weight * l1
         parts = {"l1": l1.detach()}
         if self.uses_ms_ssim:
-            from pytorch_msssim import ms_ssim
-
             with torch.autocast(pred.device.type, enabled=False):
                 msssim = ms_ssim(pred, gt, data_range=1.0, size_average=True, win_size=self.win_size)
             loss = loss + self.ms_ssim_weight * (1.0 - msssim)

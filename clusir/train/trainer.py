@@ -4,10 +4,11 @@
 copy per device. What it does, in order:
 
 1. set up the process (DDP environment, threads, seeds, deterministic mode);
-2. build the model, Adam and the learning-rate schedule (:func:`build_run`); resume them from ``last.pt``
-   if asked (:func:`restore_run`);
+2. build the model, the optimiser (Adam; AdamW for AnyIR's recipe) and the learning-rate schedule
+   (:func:`build_run`); resume them from ``last.pt`` if asked (:func:`restore_run`);
 3. loop over epochs and batches (:func:`train_epoch`, :func:`train_step`): forward under autocast,
-   loss = ℓ1 + λ·(1 − MS-SSIM) + model aux losses, backward, clip, NaN/Inf guard (:func:`non_finite`), step;
+   loss (ℓ1 + λ·(1 − MS-SSIM), or AnyIR's ℓ1 + FFT) + model aux losses, backward, clip, NaN/Inf guard
+   (:func:`non_finite`), step;
 4. log running means (:class:`RunningMeans`), validate at epoch ends, save ``last.pt`` (and ``best.pt``)
    atomically (:func:`checkpoint_state` is what is saved).
 
