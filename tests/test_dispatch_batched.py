@@ -58,7 +58,7 @@ def test_batched_dispatch_inside_a_pcgrm_block_matches():
     from clusir.model.pcgrm import PCGRMMoE
 
     torch.manual_seed(0)
-    block = PCGRMMoE(8, num_prototypes=3, k1=2, experts_per_cluster=3, k2=2).double().eval()
+    block = PCGRMMoE(8, prototypes=3, k1=2, experts_per_cluster=3, k2=2).double().eval()
     x = torch.randn(4, 8, 6, 6, dtype=torch.float64)
     out = block(x)
     u = block.norm(x)

@@ -50,7 +50,7 @@ def test_dense_stand_in_has_the_active_width_and_expert_parameters_of_pcgrm():
 
 
 def test_dense_block_with_bias_is_still_matched_up_to_the_output_bias():
-    d, e = DenseBlock(dim=16, active_experts=4, expansion=2.7, bias=True), GDFN(16, 2.7, bias=True)
+    d, e = DenseBlock(dim=16, active_experts=4, expert_expansion=2.7, bias=True), GDFN(16, 2.7, bias=True)
     assert count_parameters(d.ffn) == 4 * count_parameters(e) - 3 * 16                # one project_out bias
 
 

@@ -48,7 +48,7 @@ def test_wave_attention_key_value_tokens_come_from_the_dwt_downsampled_copy():
 
 
 def test_semantic_prompt_fusion_and_pgb():
-    fusion = SemanticPromptFusion((4, 8, 16, 32), dim=16, heads=4)
+    fusion = SemanticPromptFusion((4, 8, 16, 32), prompt_dim=16, prompt_heads=4)
     prompts = [torch.randn(2, c) for c in (4, 8, 16)]
     p_hat = fusion(prompts, torch.randn(2, 2, 32))
     assert len(p_hat) == 3 and all(p.shape == (2, 16) for p in p_hat)

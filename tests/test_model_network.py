@@ -40,7 +40,7 @@ def test_output_structure_and_routing_shapes():
         c, n, k1, k2 = cfg.stage_dims[s], cfg.prototypes[s], cfg.k1_at(s), cfg.k2
         assert r.posterior.shape == (2, n) and r.clusters.shape == (2, k1) and r.cluster_weights.shape == (2, k1)
         assert r.experts.shape == (2, k1, k2) and r.expert_weights.shape == (2, k1, k2)
-        assert r.pooled.shape == (2, c) and r.prompt.shape == (2, c)
+        assert r.routing_token.shape == (2, c) and r.degradation_prompt.shape == (2, c)
         assert r.affinity.shape == (2, n, 48 // 2**s, 64 // 2**s)
         assert r.clusters.dtype == torch.long and r.experts.dtype == torch.long
         torch.testing.assert_close(r.posterior.sum(-1), torch.ones(2))

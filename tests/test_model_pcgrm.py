@@ -86,7 +86,7 @@ def test_k2_equal_1_gives_weight_1_and_no_gate_gradient():
 
 
 def _moe(**kw):
-    args = dict(dim=8, heads=2, num_prototypes=3, k1=2, experts_per_cluster=3, k2=2, sigma_init=0.2)
+    args = dict(dim=8, heads=2, prototypes=3, k1=2, experts_per_cluster=3, k2=2, sigma_init=0.2)
     args.update(kw)
     return PCGRMMoE(**args)
 
@@ -100,7 +100,7 @@ def test_eq3_mixture_weights_sum_to_one_and_are_sparse():
     torch.testing.assert_close(dense.sum(-1), torch.ones(4))                             # Σ_c α_c Σ_e p(e|c) = 1
     assert ((dense > 0).sum(-1) == 4).all()                                               # K1·K2 experts, 0 elsewhere
     assert ((r.experts // 3) == r.clusters[..., None]).all()                              # experts belong to their cluster
-    assert r.posterior.shape == (4, 3) and r.pooled.shape == (4, 8) and r.prompt.shape == (4, 8)
+    assert r.posterior.shape == (4, 3) and r.routing_token.shape == (4, 8) and r.degradation_prompt.shape == (4, 8)
 
 
 def test_eq3_identical_experts_give_one_expert():
@@ -118,7 +118,7 @@ def test_eq3_dense_routing_equals_a_naive_double_loop():
     out = moe(x)
     u = moe.norm(x)
     for b in range(2):
-        z = moe.token(u[b:b + 1].mean((2, 3)))
+        z = moe.token(u[b:b + 1])
         post = moe.posterior(z)
         tokens, _ = moe.prompt(post.alpha, post.index, moe.posterior.unit_prototypes().double())
         pi = moe.gate(moe.gate_attn(z, tokens)[0], post.index).pi                         # (1, K1, E)
@@ -131,7 +131,7 @@ def test_eq3_dense_routing_equals_a_naive_double_loop():
 
 def test_gradients_reach_prototypes_sigma_gates_and_chosen_experts_only():
     torch.manual_seed(0)
-    moe = _moe(num_prototypes=3, experts_per_cluster=4).train()
+    moe = _moe(prototypes=3, experts_per_cluster=4).train()
     x = torch.randn(2, 8, 8, 8)
     out = moe(x)
     out.x.square().mean().backward()

@@ -54,7 +54,7 @@ class ModelConfig:
     expert_expansion: float = 2.7                        # GDFN width of one expert (2.66 + Table-7 fit, design.md)
     proto_init: str = "orthogonal"                       # "orthogonal" | "random" (Table 9)
     temperature: float = 1.0                             # τ of Eq. (5); the paper has none (arch §6.7)
-    prompt_noise: bool = True                            # ε of Eq. (7) while training (always 0 in eval)
+    prompt_noise: bool = True                            # ε of the degradation prompt, Eq. (7), in training
     sigma_init: float = 0.1                              # σ_c at initialisation, Eq. (7)
     flat_experts: int | None = None                      # M of Eq. (1); None = N_s · E (same parameters)
     flat_top_k: int | str | None = None                  # experts run by the flat router; None = K1·K2;
@@ -62,8 +62,8 @@ class ModelConfig:
     # semantic prompts, PGB and DAFMM (§3.1, §3.3) ---------------------------------------------------
     dafmm: bool = True                                   # Table 4 (c) vs (b)
     prompt_dim: int = 256                                # width D of the semantic prompt space (arch §6.10)
-    prompt_heads: int = 8                                # heads of the prompt cross-attention
-    prompt_components: int = 3                           # L, PGB components (arch §6.11)
+    prompt_heads: int = 8                                # heads of the semantic prompt fusion attention
+    prompt_components: int = 3                           # L, PGB components of the prompt maps (arch §6.11)
     prompt_sizes: tuple[int, ...] = (64, 32, 16)         # PGB component size S for p̂1, p̂2, p̂3
     fsb_groups: int = 8                                  # FSB filter groups (SFNet), Eq. (11)
     fsb_kernel: int = 3                                  # FSB kernel k, Eq. (12)

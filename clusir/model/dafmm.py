@@ -1,6 +1,6 @@
 r"""Degradation-Aware Frequency Modulation Module (DAFMM) and its FSB — paper Eqs. (11)–(15), §3.3.
 
-    f = Conv1×1([F, PromptMap])                          prompt-conditioned ("degradation-aware") features
+    f = Conv1×1([F, prompt map])                         prompt-conditioned ("degradation-aware") features
     F̂_LL, [F̂_HL, F̂_LH, F̂_HH] = DWT(f)
     W   = softmax_taps(BN(Conv1×1(GAP(F̂_LL))))           (11)
     F_l = Σ_{i=1..k²} W_i ⊙ Unfold(F̂_LL)_i               (12)
@@ -115,23 +115,24 @@ class HighFreqModulation(nn.Module):
 
 
 class DAFMM(nn.Module):
-    r"""The full module: prompt fusion, DWT, FSB, low/high modulation, IDWT, identity-at-init blend.
+    r"""The full module: prompt-map fusion, DWT, FSB, low/high modulation, IDWT, identity-at-init blend.
 
-    Args: dim C (features), prompt_dim C_p (prompt map channels), groups/kernel (FSB).
-    Shapes: x (B, C, H, W), prompt (B, C_p, H, W) -> (B, C, H, W); H, W even.
+    Args: dim C (features), map_channels C_p (prompt map channels), groups/kernel (FSB, config ``fsb_groups``/
+    ``fsb_kernel``).
+    Shapes: x (B, C, H, W), prompt_map (B, C_p, H, W) -> (B, C, H, W); H, W even.
     """
 
-    def __init__(self, dim: int, prompt_dim: int, groups: int = 8, kernel: int = 3) -> None:
+    def __init__(self, dim: int, map_channels: int, groups: int = 8, kernel: int = 3) -> None:
         super().__init__()
-        self.fuse = nn.Conv2d(dim + prompt_dim, dim, 1, bias=False)
+        self.fuse = nn.Conv2d(dim + map_channels, dim, 1, bias=False)
         self.fsb = FSB(dim, groups, kernel)
         self.low = LowFreqModulation(dim)
         self.high = HighFreqModulation(dim)
         self.gamma = nn.Parameter(torch.zeros(1, dim, 1, 1))
         self.beta = nn.Parameter(torch.ones(1, dim, 1, 1))
 
-    def forward(self, x: Tensor, prompt: Tensor) -> Tensor:
-        f = self.fuse(torch.cat([x, prompt.to(x.dtype)], dim=1))               # (B, C, H, W)
+    def forward(self, x: Tensor, prompt_map: Tensor) -> Tensor:
+        f = self.fuse(torch.cat([x, prompt_map.to(x.dtype)], dim=1))           # (B, C, H, W)
         ll, bands = haar_dwt(f)                                                 # (B, C, h, w), (B, 3C, h, w)
         low, high = self.fsb(ll)                                                # Eqs. (11)–(13)
         l_tilde = self.low(ll, low)                                             # Eq. (14)

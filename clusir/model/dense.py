@@ -19,23 +19,21 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from clusir.model.common import GDFN, LayerNorm2d
-from clusir.model.routing import RoutedOutput
+from clusir.model.routing import RoutedOutput, unrouted_output
 
 
 class DenseBlock(nn.Module):
     r"""``x + GDFN(LN(x))`` with the hidden width of ``active_experts`` experts, no routing.
 
-    Args: dim C, active_experts A (experts an image runs in the replaced block), expansion (of one expert),
-    bias (convs).
-    Shapes: x (B, C, H, W) -> RoutedOutput(x (B, C, H, W), routing None, prompt (B, C), tokens (B, 1, C), {})
+    Args: dim C, active_experts A (experts an image runs in the replaced block), expert_expansion (GDFN width
+    of one expert), bias (convs).
+    Shapes: x (B, C, H, W) -> RoutedOutput(x (B, C, H, W), routing None, stage_prompt (B, C), tokens (B, 1, C))
     """
 
-    def __init__(self, dim: int, active_experts: int, expansion: float = 2.7, bias: bool = False) -> None:
+    def __init__(self, dim: int, active_experts: int, expert_expansion: float = 2.7, bias: bool = False) -> None:
         super().__init__()
         self.norm = LayerNorm2d(dim)
-        self.ffn = GDFN(dim, bias=bias, hidden=active_experts * int(dim * expansion))
+        self.ffn = GDFN(dim, bias=bias, hidden=active_experts * int(dim * expert_expansion))
 
     def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:
-        x = x + self.ffn(self.norm(x))                                          # (B, C, H, W)
-        p = x.mean(dim=(2, 3))                                                  # (B, C) stage prompt (GAP)
-        return RoutedOutput(x, None, p, p[:, None])
+        return unrouted_output(x + self.ffn(self.norm(x)))                      # (B, C, H, W), GAP stage prompt

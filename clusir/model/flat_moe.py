@@ -7,8 +7,8 @@ Eq. (2) sums over all M experts: with ``top_k = M`` (config ``flat_top_k="all"``
 runs every expert with the softmax of Eq. (1) as its weights, exactly as written. The sparse variant
 (:class:`FlatRouter`, a deviation) runs the ``top_k`` most probable experts and renormalises their weights; its
 default budget is PCGRM's, ``M = N·E`` experts with ``K1·K2`` active, so that ablation changes *only* the
-routing. The routing token z is built as in PCGRM
-(GAP → Linear → LayerNorm) for the same reason. Book: chapter 03 (flat vs two-stage routing).
+routing. The routing token z is PCGRM's (:class:`~clusir.model.routing.RoutingToken`) for the same reason.
+Book: chapter 03 (flat vs two-stage routing).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from clusir.model.aux_losses import cv_squared, expert_importance
 from clusir.model.common import GDFN, LayerNorm2d, fp32_region, upcast
-from clusir.model.routing import RoutedOutput, StageRouting, dispatch
+from clusir.model.routing import RoutedOutput, RoutingToken, StageRouting, dispatch
 
 
 class FlatRouter(nn.Module):
@@ -55,26 +55,28 @@ class DenseFlatRouter(FlatRouter):
 class FlatMoE(nn.Module):
     r"""Flat MoE block ``x + Σ_e p_e Expert_e(LN(x))`` over the top-k experts — Eqs. (1)–(2).
 
-    Args: dim C, num_experts M, top_k (``= M``: the dense :class:`DenseFlatRouter`, Eq. (2) as written),
-    expansion (expert GDFN), bias.
-    Shapes: x (B, C, H, W) -> RoutedOutput(x, routing, prompt = z (B, C), tokens (B, 1, C), aux)
+    Args: dim C, num_experts M (config ``flat_experts``), top_k (config ``flat_top_k``; ``= M``: the dense
+    :class:`DenseFlatRouter`, Eq. (2) as written), expert_expansion (expert GDFN width), bias.
+    Shapes: x (B, C, H, W) -> RoutedOutput(x, routing, stage_prompt = z (B, C), tokens (B, 1, C), aux)
     """
 
-    def __init__(self, dim: int, num_experts: int = 21, top_k: int = 4, expansion: float = 2.7,
+    def __init__(self, dim: int, num_experts: int = 21, top_k: int = 4, expert_expansion: float = 2.7,
                  bias: bool = False) -> None:
         super().__init__()
         self.norm = LayerNorm2d(dim)
-        self.token = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
-        self.router = DenseFlatRouter(dim, num_experts) if top_k == num_experts else FlatRouter(dim, num_experts, top_k)
-        self.experts = nn.ModuleList(GDFN(dim, expansion, bias) for _ in range(num_experts))
+        self.token = RoutingToken(dim)
+        self.router = DenseFlatRouter(dim, num_experts) if top_k == num_experts else FlatRouter(dim, num_experts,
+                                                                                                   top_k)
+        self.experts = nn.ModuleList(GDFN(dim, expert_expansion, bias) for _ in range(num_experts))
 
     def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:
         u = self.norm(x)                                                        # (B, C, H, W)
         with fp32_region(x):
-            z = self.token(upcast(u).mean(dim=(2, 3)))                         # (B, C)
+            z = self.token(u)                                                   # (B, C) routing token
             p, index, weight = self.router(z)                                   # (B, M), (B, k), (B, k)
         y = dispatch(self.experts, u, index, weight)                           # Eq. (2)
-        ones = torch.ones_like(weight[:, :1])
-        routing = StageRouting(p, index.new_zeros(index.shape[0], 1), ones, index[:, None], weight[:, None], z, z)
+        routing = StageRouting(posterior=p, clusters=index.new_zeros(index.shape[0], 1),
+                               cluster_weights=torch.ones_like(weight[:, :1]), experts=index[:, None],
+                               expert_weights=weight[:, None], routing_token=z, degradation_prompt=None)
         aux = {"balance": cv_squared(p.sum(0)) + cv_squared(expert_importance(index, weight, len(self.experts)))}
-        return RoutedOutput(x + y.to(x.dtype), routing, z, z[:, None], aux)
+        return RoutedOutput(x=x + y.to(x.dtype), routing=routing, stage_prompt=z, tokens=z[:, None], aux=aux)

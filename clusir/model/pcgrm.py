@@ -2,8 +2,8 @@ r"""Probabilistic Cluster-Guided Routing Mechanism (PCGRM) and its MoE block —
 
     y(x) = Σ_c p(C=c|x) Σ_e p(E=e|c,x) · Expert_e(x)                                  (3)
 
-Stage 1, cluster posterior (:class:`ClusterPosterior`, Eqs. (4)–(6)); Gaussian prompt (:class:`GaussianPrompt`,
-Eq. (7)); cross-attention gate (:class:`GateAttention`, Eq. (8)); stage 2, per-cluster expert gates
+Stage 1, cluster posterior (:class:`ClusterPosterior`, Eqs. (4)–(6)); degradation prompt 𝒫
+(:class:`GaussianPrompt`, Eq. (7)); cross-attention gate (:class:`GateAttention`, Eq. (8)); stage 2, per-cluster expert gates
 (:class:`ClusterGate`, Eqs. (9)–(10)); the block (:class:`PCGRMMoE`, Eq. (3)) runs as a pre-norm residual
 ``x + Σ … Expert(LN(x))`` after the stage's WTB (architecture.md §6.3).
 
@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from clusir.model.aux_losses import cv_squared, expert_importance, prototype_orthogonality
 from clusir.model.common import GDFN, CrossAttention, LayerNorm2d, fp32_region, upcast
-from clusir.model.routing import RoutedOutput, StageRouting, dispatch
+from clusir.model.routing import RoutedOutput, RoutingToken, StageRouting, dispatch
 
 
 @dataclass
@@ -84,7 +84,7 @@ class GaussianPrompt(nn.Module):
     LayerNorm-ed token z); σ_c = softplus(``sigma_raw``) is a free parameter initialised to ``sigma_init``.
     Args:
         dim: C.   num_prototypes: N.   sigma_init: σ at initialisation.   noise: draw ε while training.
-    Shapes: alpha (B, K1), index (B, K1), unit_prototypes (N, C) -> tokens (B, K1, C), prompt (B, C)
+    Shapes: alpha (B, K1), index (B, K1), unit_prototypes (N, C) -> tokens t_c (B, K1, C), 𝒫 (B, C)
     """
 
     def __init__(self, dim: int, num_prototypes: int, sigma_init: float = 0.1, noise: bool = True) -> None:
@@ -157,53 +157,62 @@ class ClusterGate(nn.Module):
 
 
 class PCGRMMoE(nn.Module):
-    r"""The PCGRM mixture-of-experts block — Eq. (3), as a pre-norm residual: ``x + Σ_c α_c Σ_e p(e|c) E_{c,e}(LN(x))``.
+    r"""The PCGRM mixture-of-experts block — Eq. (3), as a pre-norm residual:
+    ``x + Σ_c α_c Σ_e p(e|c) E_{c,e}(LN(x))``.
 
-    Routing is per image (arch §6.5): z = LayerNorm(Linear(GAP(LN(x)))) ("GAP, linear projection and
-    normalisation", §3.2). Each cluster owns E GDFN experts (global index c·E + e, arch §6.4); only the
-    K1·K2 chosen experts run, each over the sub-batch that chose it.
+    Routing is per image (arch §6.5) from the routing token z (:class:`~clusir.model.routing.RoutingToken`).
+    Each cluster owns E GDFN experts (global index c·E + e, arch §6.4); only the K1·K2 chosen experts run, each
+    over the sub-batch that chose it. The arguments carry the names of the :class:`~clusir.model.ModelConfig`
+    fields they come from (one stage's value); the equation modules inside use the paper's symbols
+    (``num_prototypes`` N, ``top_k`` K, ``tau`` τ).
     Args:
-        dim C, heads (Eq. (8)), num_prototypes N, k1 K1, experts_per_cluster E, k2 K2, expansion (expert GDFN),
-        tau, proto_init, sigma_init, prompt_noise, bias (expert convs).
-    Shapes: x (B, C, H, W) -> RoutedOutput(x (B, C, H, W), routing, prompt (B, C), tokens (B, K1, C), aux)
+        dim C, heads (Eq. (8)), prototypes N (number of prototypes), k1 K1, experts_per_cluster E, k2 K2,
+        expert_expansion (expert GDFN width), temperature τ (Eq. (5)), proto_init, sigma_init (σ, Eq. (7)),
+        prompt_noise (ε of Eq. (7) while training), bias (expert convs).
+    Submodules: ``token`` z, ``posterior`` Eqs. (4)–(6), ``prompt`` the Eq. (7) module (its output is the
+    degradation prompt 𝒫), ``gate_attn`` Eq. (8), ``gate`` Eqs. (9)–(10), ``experts``.
+    Shapes: x (B, C, H, W) -> RoutedOutput(x (B, C, H, W), routing, stage_prompt 𝒫 (B, C), tokens (B, K1, C), aux)
     """
 
-    def __init__(self, dim: int, heads: int = 1, num_prototypes: int = 3, k1: int = 2, experts_per_cluster: int = 7,
-                 k2: int = 2, expansion: float = 2.7, tau: float = 1.0, proto_init: str = "orthogonal",
+    def __init__(self, dim: int, heads: int = 1, prototypes: int = 3, k1: int = 2, experts_per_cluster: int = 7,
+                 k2: int = 2, expert_expansion: float = 2.7, temperature: float = 1.0, proto_init: str = "orthogonal",
                  sigma_init: float = 0.1, prompt_noise: bool = True, bias: bool = False) -> None:
         super().__init__()
         self.num_experts = experts_per_cluster
         self.norm = LayerNorm2d(dim)
-        self.token = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
-        self.posterior = ClusterPosterior(dim, num_prototypes, k1, tau, proto_init)
-        self.prompt = GaussianPrompt(dim, num_prototypes, sigma_init, prompt_noise)
+        self.token = RoutingToken(dim)
+        self.posterior = ClusterPosterior(dim, num_prototypes=prototypes, top_k=k1, tau=temperature, init=proto_init)
+        self.prompt = GaussianPrompt(dim, num_prototypes=prototypes, sigma_init=sigma_init, noise=prompt_noise)
         self.gate_attn = GateAttention(dim, heads)
-        self.gate = ClusterGate(dim, num_prototypes, experts_per_cluster, k2)
-        self.experts = nn.ModuleList(GDFN(dim, expansion, bias) for _ in range(num_prototypes * experts_per_cluster))
+        self.gate = ClusterGate(dim, num_clusters=prototypes, num_experts=experts_per_cluster, top_k=k2)
+        self.experts = nn.ModuleList(GDFN(dim, expert_expansion, bias) for _ in range(prototypes * experts_per_cluster))
 
     def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:
         u = self.norm(x)                                                        # (B, C, H, W)
         with fp32_region(x):
-            z = self.token(upcast(u).mean(dim=(2, 3)))                         # (B, C)
+            z = self.token(u)                                                   # (B, C) routing token
             post = self.posterior(z)                                            # Eqs. (4)–(6)
             unit = self.posterior.unit_prototypes()                             # (N, C)
-            tokens, prompt = self.prompt(post.alpha, post.index, unit)          # Eq. (7)
+            tokens, degradation_prompt = self.prompt(post.alpha, post.index, unit)  # Eq. (7): t_c, 𝒫
             g, _ = self.gate_attn(z, tokens)                                    # Eq. (8)  (B, C)
             gate = self.gate(g, post.index)                                     # Eqs. (9)–(10)
             experts = post.index.unsqueeze(-1) * self.num_experts + gate.index  # (B, K1, K2) global ids
             weights = post.alpha.unsqueeze(-1) * gate.weight                    # (B, K1, K2) Eq. (3)
         y = dispatch(self.experts, u, experts.flatten(1), weights.flatten(1))  # (B, C, H, W)  Eq. (3)
-        affinity = self.affinity(u, unit) if return_affinity else None
-        routing = StageRouting(post.alpha_full, post.index, post.alpha, experts, gate.weight, z, prompt, affinity)
+        routing = StageRouting(posterior=post.alpha_full, clusters=post.index, cluster_weights=post.alpha,
+                               experts=experts, expert_weights=gate.weight, routing_token=z,
+                               degradation_prompt=degradation_prompt,
+                               affinity=self.affinity(u, unit) if return_affinity else None)
         aux = {
             "orth": prototype_orthogonality(unit),
             "balance": cv_squared(post.alpha_full.sum(0))
             + cv_squared(expert_importance(experts.flatten(1), weights.flatten(1), len(self.experts))),
         }
-        return RoutedOutput(x + y.to(x.dtype), routing, prompt, tokens, aux)
+        return RoutedOutput(x=x + y.to(x.dtype), routing=routing, stage_prompt=degradation_prompt, tokens=tokens,
+                            aux=aux)
 
     def affinity(self, u: Tensor, unit_prototypes: Tensor) -> Tensor:
         """Per-pixel cosine affinity of the projected features to P̂ (Figs. 6/9): (B, C, H, W) -> (B, N, H, W)."""
         with fp32_region(u):
-            t = F.normalize(self.token(upcast(u).permute(0, 2, 3, 1)), dim=-1)  # (B, H, W, C)
+            t = F.normalize(self.token.project(upcast(u).permute(0, 2, 3, 1)), dim=-1)  # (B, H, W, C)
             return torch.einsum("bhwc,nc->bnhw", t, unit_prototypes)

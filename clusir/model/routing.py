@@ -1,8 +1,17 @@
-"""What a routed encoder block returns, and the sparse expert dispatch shared by the flat and PCGRM MoEs.
+r"""What a routed encoder block returns, its routing token, and the sparse expert dispatch of the MoEs.
 
-Every routed block (``PCGRMMoE``, ``FlatMoE``, ``UnroutedBlock``) returns one :class:`RoutedOutput`, so the
-network wires all ``moe`` variants identically (style guide §7). Routing diagnostics travel in
-:class:`StageRouting` through :class:`clusir.model.ClusIROutput` — never through global state.
+Every routed block (``PCGRMMoE``, ``FlatMoE``, ``DenseBlock``, ``UnroutedBlock``) returns one
+:class:`RoutedOutput`, so the network wires all ``moe`` variants identically (style guide §7). Routing
+diagnostics travel in :class:`StageRouting` through :class:`clusir.model.ClusIROutput` — never through global
+state. The flat and PCGRM routers read the same :class:`RoutingToken` z.
+
+Names for the word "prompt" (package-wide):
+    routing token z       :class:`RoutingToken`, ``StageRouting.routing_token`` — the router's input, §3.2
+    degradation prompt 𝒫  Eq. (7), ``GaussianPrompt`` (``PCGRMMoE.prompt``), ``StageRouting.degradation_prompt``
+    stage prompt p_s      ``RoutedOutput.stage_prompt`` — what a stage hands to semantic prompt fusion
+                          (𝒫 for PCGRM, z for the flat router, the GAP of the features for dense/none)
+    semantic prompt p̂_i  ``prompts.SemanticPromptFusion`` output, width D = ``prompt_dim``
+    prompt map            ``prompts.PromptGenBlock`` output (B, C_p, H, W), the DAFMM's second input
 """
 
 from __future__ import annotations
@@ -13,24 +22,45 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from clusir.model.common import upcast
+
+
+class RoutingToken(nn.Sequential):
+    r"""The routing token ``z = LayerNorm(Linear(GAP(u)))`` ("GAP, linear projection and normalisation", §3.2).
+
+    Shared by the flat router (Eq. (1)) and PCGRM (Eq. (4)). A ``Sequential`` (Linear, LayerNorm), so its
+    parameters keep the state-dict keys ``token.0.*`` and ``token.1.*``. Computed in float32 (or float64).
+    Shapes: u (B, C, H, W) -> z (B, C);   project: (..., C) -> (..., C) (no pooling; per-pixel affinity maps)
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(nn.Linear(dim, dim), nn.LayerNorm(dim))
+
+    def forward(self, u: Tensor) -> Tensor:
+        return self.project(upcast(u).mean(dim=(2, 3)))                         # (B, C)
+
+    def project(self, t: Tensor) -> Tensor:
+        """Linear then LayerNorm on the last dimension."""
+        return super().forward(t)
+
 
 @dataclass
 class StageRouting:
     """Routing diagnostics of one encoder stage (one image per row).
 
     PCGRM (Eqs. (3)–(10)):
-        posterior        (B, N)       full cluster softmax α̂, Eq. (5) (kept for visualisation)
-        clusters         (B, K1)      chosen cluster indices (long), by decreasing α̂
-        cluster_weights  (B, K1)      α, top-K1 renormalised, Eq. (6)
-        experts          (B, K1, K2)  chosen experts as *global* indices ``cluster · E + e`` (long)
-        expert_weights   (B, K1, K2)  p(e | c, x), top-K2 renormalised, Eq. (10)
-        pooled           (B, C_s)     the routing token z (GAP → Linear → LayerNorm), for t-SNE (Figs. 5/7)
-        prompt           (B, C_s)     the degradation prompt 𝒫 of Eq. (7)
-        affinity         (B, N, H_s, W_s) per-pixel cosine affinity to the prototypes (Figs. 6/9), only
-                         with ``return_affinity=True``, else None
+        posterior          (B, N)       full cluster softmax α̂, Eq. (5) (kept for visualisation)
+        clusters           (B, K1)      chosen cluster indices (long), by decreasing α̂
+        cluster_weights    (B, K1)      α, top-K1 renormalised, Eq. (6)
+        experts            (B, K1, K2)  chosen experts as *global* indices ``cluster · E + e`` (long)
+        expert_weights     (B, K1, K2)  p(e | c, x), top-K2 renormalised, Eq. (10)
+        routing_token      (B, C_s)     z (:class:`RoutingToken`), for t-SNE (Figs. 5/7)
+        degradation_prompt (B, C_s)     𝒫 of Eq. (7)
+        affinity           (B, N, H_s, W_s) per-pixel cosine affinity to the prototypes (Figs. 6/9), only
+                           with ``return_affinity=True``, else None
     Flat router (Eqs. (1)–(2)) read as a single cluster: ``posterior`` = the Eq. (1) softmax over all M experts
     (B, M); ``clusters`` = zeros (B, 1); ``cluster_weights`` = ones (B, 1); ``experts``/``expert_weights``
-    (B, 1, k) = the chosen experts and their renormalised weights; ``prompt`` = ``pooled``; ``affinity`` None.
+    (B, 1, k) = the experts run and their weights; ``degradation_prompt`` None (no Eq. (7)); ``affinity`` None.
     """
 
     posterior: Tensor
@@ -38,9 +68,21 @@ class StageRouting:
     cluster_weights: Tensor
     experts: Tensor
     expert_weights: Tensor
-    pooled: Tensor
-    prompt: Tensor
+    routing_token: Tensor
+    degradation_prompt: Tensor | None
     affinity: Tensor | None = None
+
+    # Transitional read-only aliases (the names before issue 12), kept only until book chapters 4–5 read the
+    # new names; do not use in new code.
+    @property
+    def pooled(self) -> Tensor:
+        """Old name of :attr:`routing_token`."""
+        return self.routing_token
+
+    @property
+    def prompt(self) -> Tensor | None:
+        """Old name of :attr:`degradation_prompt`."""
+        return self.degradation_prompt
 
 
 @dataclass
@@ -48,10 +90,15 @@ class RoutedOutput:
     """Output of a routed block: features, diagnostics, the stage prompt p_s and its tokens, aux terms."""
 
     x: Tensor                                   # (B, C, H, W)
-    routing: StageRouting | None                # None for moe="none"
-    prompt: Tensor                              # (B, C) p_s, the input of semantic prompt fusion
+    routing: StageRouting | None                # None for moe="none" and "dense"
+    stage_prompt: Tensor                        # (B, C) p_s, the input of semantic prompt fusion
     tokens: Tensor                              # (B, T, C) key/value tokens (T = K1 for PCGRM, 1 otherwise)
     aux: dict[str, Tensor] = field(default_factory=dict)  # unweighted auxiliary terms of this stage
+
+    @property
+    def prompt(self) -> Tensor:
+        """Transitional alias (old name) of :attr:`stage_prompt`, until book chapters 5–6 follow."""
+        return self.stage_prompt
 
 
 def dispatch(experts: nn.ModuleList, u: Tensor, index: Tensor, weight: Tensor) -> Tensor:
@@ -112,5 +159,10 @@ class UnroutedBlock(nn.Module):
     """``moe="none"`` (Table 4 (a)): no MoE; the stage prompt is the parameter-free GAP of the features."""
 
     def forward(self, x: Tensor, return_affinity: bool = False) -> RoutedOutput:
-        p = x.mean(dim=(2, 3))                                      # (B, C)
-        return RoutedOutput(x, None, p, p[:, None])
+        return unrouted_output(x)
+
+
+def unrouted_output(x: Tensor) -> RoutedOutput:
+    """A block's output without routing: the stage prompt is the GAP of ``x`` (B, C), its single token."""
+    p = x.mean(dim=(2, 3))                                          # (B, C)
+    return RoutedOutput(x=x, routing=None, stage_prompt=p, tokens=p[:, None])
