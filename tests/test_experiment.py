@@ -220,3 +220,13 @@ def test_committed_results_report_every_variant(name):
         assert r["config"] and r["model_config"] and r["git_commit"] and r["hardware"]["cpu"], f
         assert all(len(t["per_image_psnr"]) == len(t["images"]) > 0 for t in r["test"]["tasks"].values()), f
     json.dumps(report)                                  # the --json output is plain data
+
+
+def test_anyir_compute_matched_steps_equal_training_flops():
+    from clusir.model import build_model
+    from clusir.model.info import count_macs
+
+    spec = load_spec("anyir_vs_clusir", ROOT)
+    crop, steps = spec.budget.crop, spec.budget.steps
+    ratio = count_macs(build_model("nano"), size=crop) / count_macs(build_model("anyir_nano"), size=crop)
+    assert spec.variant("anyir_nano_flops").steps == round(steps * ratio)

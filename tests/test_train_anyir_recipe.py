@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from clusir.model import build_model
+from clusir.model.anyir import ANYIR_PRESETS
 from clusir.train.config import ConfigError, load_config
 from clusir.train.losses import L1FFTLoss, RestorationLoss, fft_l1
 from clusir.train.recipe import build_criterion, build_optimizer
@@ -49,7 +50,9 @@ def test_config_fields_validate_and_build():
 
 def test_anyir_configs_load_and_the_teaching_one_has_the_nano_budget():
     paper = load_config(ROOT / "configs/paper/anyir_nhr.yaml")
-    assert (paper.model_preset, paper.optimizer, paper.loss, paper.lr_schedule) == ("anyir", "adamw", "l1_fft", "cosine")
+    assert (paper.model_preset, paper.optimizer, paper.loss, paper.lr_schedule) == ("anyir", "adamw", "l1_fft",
+                                                                                   "cosine")
+    assert paper.model == ANYIR_PRESETS["anyir"]
     from clusir.data.settings import paper_samples_per_epoch
 
     assert paper.data.samples_per_epoch is None  # computed from the data found (clusir.data.recipe)
@@ -57,6 +60,7 @@ def test_anyir_configs_load_and_the_teaching_one_has_the_nano_budget():
     nano = load_config(ROOT / "configs/miniaio/anyir_nano.yaml")
     ref = load_config(ROOT / "configs/miniaio/nhr_nano.yaml")
     assert (nano.model_preset, nano.optimizer, nano.loss) == ("anyir_nano", "adamw", "l1_fft")
+    assert nano.model == ANYIR_PRESETS["anyir_nano"]
     same = ("epochs", "batch_size", "lr", "lr_schedule", "warmup_steps", "grad_clip", "threads")
     assert [getattr(nano, k) for k in same] == [getattr(ref, k) for k in same]
     assert nano.data == ref.data

@@ -12,12 +12,13 @@ import argparse
 import sys
 
 PRESETS = ("base", "small", "tiny", "nano")
+CHOICES = PRESETS + ("anyir", "anyir_nano")    # the comparison model (clusir.model.anyir): on request only
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="throughput and peak memory per model preset (CPU/CUDA)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
+    p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=CHOICES)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch", default="4", help="training batch: N, or per preset: nano=8,base=1")
     p.add_argument("--crop", default="64", help="training crop: N, or per preset: nano=64,base=32")

@@ -7,7 +7,8 @@
   (3, 5, 5, 7), decoder (5, 5, 3) mirrored from them, 4 refinement blocks, heads (1, 2, 4, 8), GDFN ×2,
   GatedDA ×8/3 with a 7×7 depth-wise kernel. 5.74 M parameters, 8.57 G MACs at 128².
 * ``anyir_nano`` — a CPU teaching size of about the parameters and training-step cost of ClusIR ``nano``
-  (docs/benchmarks.md). Same block design, fewer and narrower blocks. Ours, not the authors'.
+  (docs/benchmarks.md): width 12, blocks (1, 1, 2, 6), no refinement block (like ``nano``), heads
+  (1, 1, 2, 2); 0.78 M parameters. Same block design, fewer and narrower blocks. Ours, not the authors'.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _validate(c: AnyIRConfig) -> None:
 #: Named AnyIR sizes (names start with "anyir" so they never clash with ClusIR's presets).
 ANYIR_PRESETS: dict[str, AnyIRConfig] = {
     "anyir": AnyIRConfig(),
-    "anyir_nano": AnyIRConfig(dim=12, blocks=(1, 1, 2, 6), refinement_blocks=1, heads=(1, 1, 2, 2)),
+    "anyir_nano": AnyIRConfig(dim=12, blocks=(1, 1, 2, 6), refinement_blocks=0, heads=(1, 1, 2, 2)),
 }
 
 
