@@ -28,7 +28,7 @@ from datetime import date
 import torch
 
 from clusir.model import build_model, count_macs, count_parameters
-from clusir.runtime import default_threads
+from clusir.runtime import cpu_model, default_threads
 from clusir.train.losses import RestorationLoss, ms_ssim_window
 from clusir.train.trainer import compile_model, resolve_amp
 
@@ -153,14 +153,7 @@ def run_bench(presets: list[str], *, isolate: bool = True, **kw) -> list[dict]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__}, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores visible, torch {torch.__version__}, Python {platform.python_version()}"
 
 
 def format_bench(rows: list[dict]) -> str:

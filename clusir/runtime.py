@@ -8,13 +8,14 @@ notebook façade :mod:`clusir.book` re-exports them for the chapters. This modul
 from __future__ import annotations
 
 import os
+import platform
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["repo_root", "default_threads", "resolve_device", "seed_everything"]
+__all__ = ["repo_root", "default_threads", "resolve_device", "seed_everything", "cpu_model"]
 
 
 def repo_root(start: str | Path | None = None) -> Path:
@@ -62,3 +63,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -150,22 +150,12 @@ def _baselines(args) -> int:
     secs = time.perf_counter() - t0
     cmd = "clusir data baselines" + (f" --setting {args.setting}" if args.setting else "") + \
         (f" --split {args.split}" if args.split != "test" else "")
-    try:
-        import os
+    import os
 
-        threads = os.environ.get("OMP_NUM_THREADS", "unset")
-        ncpu = os.cpu_count()
-    except Exception:  # pragma: no cover
-        threads, ncpu = "?", "?"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    machine = f"{platform.system()} {platform.machine()} ({cpu}), {ncpu} CPU cores, OMP_NUM_THREADS={threads}"
+    from clusir.runtime import cpu_model
+
+    threads, ncpu = os.environ.get("OMP_NUM_THREADS", "unset"), os.cpu_count()
+    machine = f"{platform.system()} {platform.machine()} ({cpu_model()}), {ncpu} CPU cores, OMP_NUM_THREADS={threads}"
     rep["command"] = cmd
     rep["machine"] = machine
     rep["seconds"] = round(secs, 1)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clusir.runtime import repo_root, resolve_device
+from clusir.runtime import cpu_model, repo_root, resolve_device
 from clusir.data import test_set
 from clusir.evaluate import evaluate_model, limit_per_task
 from clusir.experiment.spec import ExperimentSpec, config_key, load_spec, resolve_config
@@ -56,15 +56,7 @@ def result_path(results_dir: Path | str, experiment: str, variant: str, seed: in
 
 def hardware(device: torch.device) -> dict:
     """CPU model, cores, torch threads and, on CUDA, the GPU's name, driver-side CUDA version and memory."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    out = {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    out = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
            "device": str(device), "platform": platform.platform()}
     if device.type == "cuda":
         p = torch.cuda.get_device_properties(device)
