@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import random
 from pathlib import Path
 
@@ -186,7 +185,7 @@ def test_atomic_save_keeps_the_old_file_when_a_write_dies(tmp_path, monkeypatch)
 
 def test_weights_only_refuses_pickled_objects(tmp_path):
     torch.save({"config": TrainConfig()}, tmp_path / "bad.pt")
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(ck.CheckpointError, match=r"bad\.pt: it stores Python objects .* refuses to load"):
         ck.load_checkpoint(tmp_path / "bad.pt")
     torch.save({"config": config_to_dict(TrainConfig())}, tmp_path / "good.pt")
     assert config_from_dict(ck.load_checkpoint(tmp_path / "good.pt")["config"]) == TrainConfig()
