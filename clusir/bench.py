@@ -8,7 +8,7 @@ Per preset, in a fresh subprocess (so that peak memory is that preset's alone):
   building the model and optimiser, i.e. what activations, gradients and Adam state add;
 * **CUDA only**: model-FLOP utilisation (MFU) = 3 × 2 × MACs(crop) × samples/s ÷ the GPU's dense bf16 peak
   (MACs from ``clusir.model.count_macs``, the experts an image actually runs), and the projected wall time of
-  the paper's N+H+R recipe: 111.5 k samples/epoch × 150 epochs ÷ samples/s (one GPU; divide by N for ideal
+  the paper's N+H+R recipe: 142,431 samples/epoch (clusir.data.recipe) × 150 epochs ÷ samples/s (one GPU; divide by N for ideal
   DDP scaling over N GPUs).
 
 MFU counts the forward as 2·MACs FLOPs and the backward as twice the forward (the usual 3× rule).
@@ -28,13 +28,14 @@ from datetime import date
 import torch
 
 from clusir.model import build_model, count_macs, count_parameters
+from clusir.data.settings import paper_samples_per_epoch
 from clusir.runtime import cpu_model, default_threads
 from clusir.train.losses import RestorationLoss, ms_ssim_window
 from clusir.train.trainer import compile_model, resolve_amp
 
 __all__ = ["bench_preset", "run_bench", "format_bench", "markdown_bench", "PAPER_NHR_SAMPLES", "PEAK_BF16_TFLOPS"]
 
-PAPER_NHR_SAMPLES = 111_500 * 150          # N+H+R: samples/epoch (AdaIR ratios) × 150 epochs
+PAPER_NHR_SAMPLES = paper_samples_per_epoch("nhr") * 150   # N+H+R: sizes × expansion ratios, × 150 epochs
 #: dense bf16 tensor-core peaks (TFLOP/s) by a substring of the CUDA device name; `--peak-tflops` overrides.
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0,
                     "L40S": 362.0, "L4": 121.0, "A10": 125.0, "RTX 4090": 165.0, "RTX 3090": 71.0,

@@ -270,3 +270,24 @@ def test_running_means_are_per_sample_and_start_afresh():
     assert row["ms_ssim"] == pytest.approx(0.75) and row["aux"] == pytest.approx(0.075) and row["samples_per_s"] > 0
     means.add(1, loss=7.0, l1=0.0, ms_ssim=0.0, aux=0.0, psnr=30.0)
     assert means.pop()["loss"] == 7.0                                                  # the old sums are gone
+
+
+def test_data_ratios_reach_the_real_training_pairs(monkeypatch):
+    """The low-light expansion ratio (×20 default, ×200 in the paper's text) is a config value."""
+    from clusir.train import trainer
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, setting, root, **kw):
+            seen.update(kw, setting=setting)
+
+        def __len__(self):
+            return 10
+
+    monkeypatch.setattr(trainer, "RealTrainPairs", Recorder)
+    cfg = load_config(ROOT / "configs/paper/nhrbl.yaml", ["data.root=/nowhere", "data.ratios={'lowlight': 200}"])
+    trainer.build_train_set(cfg)
+    assert seen["ratios"] == {"lowlight": 200} and seen["setting"] == "nhrbl"
+    with pytest.raises(ConfigError, match="ratios"):
+        load_config(None, ["data.ratios=5"])

@@ -80,11 +80,13 @@ class DataConfig:
     source: str = "miniaio"              # "miniaio" | "real"
     root: str | None = None              # dataset root for source="real" (also `clusir train --root DIR`)
     crop: int = 128                      # square training crop, paper: 128
-    samples_per_epoch: int | None = None # None: the dataset's own length (paper N+H+R ≈ 111.5 k with AdaIR ratios)
+    samples_per_epoch: int | None = None # None: the data sets found × their expansion ratios (clusir.data.recipe)
     scene: int | None = 256              # MiniAIO: degrade a scene×scene window, then crop (None: degrade the crop)
     synthetic: bool = False              # TrainPairs(synthetic=True): half the crops from fresh dead-leaves images
     mix: str | dict | None = None        # task sampling: "uniform" | "paper" | {task: weight}; None: the loader's
                                          # default (MiniAIO uniform, real data the paper's expansion ratios)
+    ratios: dict | None = None           # real data: expansion ratio per task family, e.g. {lowlight: 200}
+                                         # (None: clusir.data.recipe.EXPANSION_RATIOS; low-light ×20, why there)
     num_workers: int = 0                 # DataLoader workers per process
     val_split: str | None = "val"        # split used for `best.pt` selection; None: no validation
     val_limit: int | None = None         # validate on at most this many images per task (None: all)
@@ -162,7 +164,7 @@ def _check_value(key: str, old: Any, new: Any) -> Any:
 
 _OPTIONAL = {  # fields whose default is None: the type a value must have
     "samples_per_epoch": int, "root": str, "val_split": str, "val_limit": int,
-    "ms_ssim_win": int, "threads": int, "max_steps": int, "mix": (str, dict),
+    "ms_ssim_win": int, "threads": int, "max_steps": int, "mix": (str, dict), "ratios": dict,
 }
 
 

@@ -142,7 +142,8 @@ def build_train_set(cfg: TrainConfig):
             raise ValueError("data.source=real needs data.root (or `clusir train --root DIR`)")
 
         def make(length):
-            return RealTrainPairs(d.setting, d.root, crop=d.crop, length=length, seed=cfg.seed, **mix)
+            return RealTrainPairs(d.setting, d.root, crop=d.crop, length=length, seed=cfg.seed, ratios=d.ratios,
+                                  **mix)
     n = d.samples_per_epoch or len(make(None))
     return make(n * cfg.epochs), n, True
 
