@@ -157,14 +157,7 @@ def _only(d: dict, known: set[str], where: str) -> None:
 
 def spec_to_dict(spec: ExperimentSpec) -> dict:
     """Plain mapping (lists, not tuples) that :func:`spec_from_dict` reads back to an equal spec."""
-    def plain(x):
-        if isinstance(x, (list, tuple)):
-            return [plain(v) for v in x]
-        if isinstance(x, dict):
-            return {k: plain(v) for k, v in x.items()}
-        return x
-
-    return plain(dataclasses.asdict(spec))
+    return _plain(dataclasses.asdict(spec))
 
 
 def load_spec(name_or_path: str | Path, root: Path | None = None) -> ExperimentSpec:
