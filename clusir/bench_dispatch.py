@@ -177,5 +177,11 @@ def markdown_dispatch(rows: list[dict], command: str) -> str:
             f"({r['chosen']}) | {r['sparse_gflop_fwd']:.2f} / {r['dense_gflop_fwd']:.2f} | {r['sparse_ms']:.1f} | "
             f"{r['batched_ms']:.1f} | {r['dense_ms']:.1f} | {r['sparse_over_dense']:.2f} | "
             f"{r['batched_over_dense']:.2f} | {r['sparse_bookkeeping_ms']:.1f} / {r['sparse_compute_ms']:.1f} / "
-            f"{r['sparse_other_ms']:.1f} | {r['sparse_calls']} |")
+            f"{r['sparse_other_ms']:.1f}" + (f"; host sync {r['sparse_host_sync_ms']:.1f}" if "sparse_host_sync_ms" in r
+                                             else "") + f" | {r['sparse_calls']} |")
+    cuda = r0["device"].startswith("cuda")
+    lines += ["", "Times: forward + backward of one call, mean of the timed steps. Breakdown: one profiled sparse "
+              "step, self " + ("device time by op class, and host time blocked in synchronising copies; calls = "
+                               "device kernels" if cuda else "CPU time by op class (profiler overhead included); "
+                               "calls = aten calls") + "."]
     return "\n".join(lines)
