@@ -168,8 +168,9 @@ def markdown_dispatch(rows: list[dict], command: str) -> str:
     r0 = rows[0]
     lines = [f"Command: `{command}`  ", f"Machine: {machine()}; device {r0['device']}, amp {r0['amp']}, "
              f"{r0['threads']} torch threads  ", f"Date: {date.today().isoformat()}", "",
-             "| preset | stage | B × C × side² | experts (chosen) | GFLOP fwd sparse / dense | sparse ms | batched ms "
-             "| dense ms | sparse ÷ dense | batched ÷ dense | sparse: bookkeeping / compute / other ms | calls |",
+             "| preset | stage | B × C × side² | experts (chosen) | GFLOP fwd sparse / dense | sparse ms "
+             "| batched ms | dense ms | sparse ÷ dense | batched ÷ dense "
+             "| sparse: bookkeeping / compute / other ms | calls |",
              "|" + "---|" * 12]
     for r in rows:
         lines.append(
