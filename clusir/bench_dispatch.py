@@ -21,6 +21,19 @@ device kernels (CUDA) or aten calls (CPU) of one step.
 from __future__ import annotations
 
 import time
+from datetime import date
+
+import torch
+from torch import nn
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+from clusir.bench import machine
+from clusir.model.common import GDFN
+from clusir.model.config import model_config
+from clusir.model.routing import dispatch, dispatch_batched
+from clusir.runtime import default_threads
+from clusir.train.trainer import resolve_amp
 
 __all__ = ["bench_dispatch", "run_dispatch_bench", "markdown_dispatch", "BOOKKEEPING_OPS"]
 
@@ -36,12 +49,6 @@ COMPUTE_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten:
 
 def _case(preset: str, stage: int, batch: int, crop: int, device, seed: int = 0):
     """Experts, the dense equivalent, input, routing and cotangent of one MoE stage."""
-    import torch
-    from torch import nn
-
-    from clusir.model.common import GDFN
-    from clusir.model.config import model_config
-
     cfg = model_config(preset)
     c = cfg.stage_dims[stage]
     side = crop // 2**stage
@@ -62,8 +69,6 @@ def _case(preset: str, stage: int, batch: int, crop: int, device, seed: int = 0)
 
 
 def _runner(kind: str, experts, dense, u, index, weight, cot, autocast):
-    from clusir.model.routing import dispatch, dispatch_batched
-
     fn = {"sparse": lambda: dispatch(experts, u, index, weight),
           "batched": lambda: dispatch_batched(experts, u, index, weight),
           "dense": lambda: dense(u)}[kind]
@@ -76,8 +81,6 @@ def _runner(kind: str, experts, dense, u, index, weight, cot, autocast):
 
 
 def _flops(step_fwd) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
     with FlopCounterMode(display=False) as counter:
         step_fwd()
     return counter.get_total_flops()
@@ -85,9 +88,6 @@ def _flops(step_fwd) -> float:
 
 def _breakdown(step, cuda: bool) -> dict:
     """Profile one step: time in bookkeeping / compute / other ops, and the number of kernels or aten calls."""
-    import torch
-    from torch.profiler import ProfilerActivity, profile
-
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=acts) as prof:
         step()
@@ -112,11 +112,6 @@ def _breakdown(step, cuda: bool) -> dict:
 def bench_dispatch(preset: str = "tiny", stage: int = 0, *, batch: int = 12, crop: int = 128, device: str = "cpu",
                    amp: str = "auto", steps: int = 5, warmup: int = 2, threads: int | None = None) -> dict:
     """Time sparse / batched / dense at one stage (see the module docstring). Returns one flat dict."""
-    import torch
-
-    from clusir.book import default_threads
-    from clusir.train.trainer import resolve_amp
-
     torch.set_num_threads(threads or default_threads())
     dev = torch.device(device)
     cuda = dev.type == "cuda"
@@ -144,8 +139,6 @@ def bench_dispatch(preset: str = "tiny", stage: int = 0, *, batch: int = 12, cro
         row[f"{kind}_ms"] = (time.perf_counter() - t0) / steps * 1e3
         if kind == "sparse":
             row |= {f"sparse_{k}": v for k, v in _breakdown(step, cuda).items()}
-    from clusir.model.routing import dispatch, dispatch_batched
-
     with torch.no_grad():
         row["sparse_gflop_fwd"] = _flops(lambda: dispatch(experts, u, index, weight)) / 1e9
         row["batched_gflop_fwd"] = _flops(lambda: dispatch_batched(experts, u, index, weight)) / 1e9
@@ -161,10 +154,6 @@ def run_dispatch_bench(presets, stages, **kw) -> list[dict]:
 
 def markdown_dispatch(rows: list[dict], command: str) -> str:
     """A markdown table with command, machine and date (for docs/benchmarks.md)."""
-    from datetime import date
-
-    from clusir.bench import machine
-
     r0 = rows[0]
     lines = [f"Command: `{command}`  ", f"Machine: {machine()}; device {r0['device']}, amp {r0['amp']}, "
              f"{r0['threads']} torch threads  ", f"Date: {date.today().isoformat()}", "",
