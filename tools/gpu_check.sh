@@ -100,6 +100,10 @@ print("gpu", torch.cuda.get_device_name() if torch.cuda.is_available() else None
 step env 30 bash -c 'date -u; git -C "$1" rev-parse HEAD; nvidia-smi || echo "nvidia-smi: not available"
   "$2" -c "$3"' env "$ROOT" "$PY" "$ENV_PY"
 cp "$DEST/env.log" "$DEST/env.txt"
+if [ "$DEVICE" = cuda ] && ! grep -q '^gpu [^N]' "$DEST/env.txt"; then
+  echo "gpu_check.sh: $PY sees no CUDA GPU (env.txt); install a CUDA build of torch or set PYTHON" >&2
+  exit 2
+fi
 
 # -- (a) bench: eager and dispatch now, compiled at the end ---------------------------------------------
 END=$END_BENCH
