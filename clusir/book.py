@@ -9,10 +9,17 @@ setup cell::
 device, seeds every generator, fixes the torch thread count, detects Colab, and returns a :class:`BookConfig`
 whose attributes hold the derived settings of the chosen profile. Derived values never live in the
 parameters cell, because papermill does not recompute them.
+
+The **smoke run** (``CLUSIR_SMOKE=N`` in the environment, N ≥ 1) is the full profile on a CPU in CI: with
+``QUICK=False`` every full-profile branch and size is kept, but each count setting (a whole number whose
+key ends in ``steps`` or ``per_photo``, :data:`SMOKE_COUNT_SUFFIXES`) is capped at N, so a chapter whose
+full profile breaks fails ``make test`` without a GPU (``tests/test_full_profile_smoke.py``). Chapters name
+their step and crop counts accordingly. It has no effect on the quick profile.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +33,7 @@ from clusir.runtime import default_threads, repo_root, resolve_device, seed_ever
 
 __all__ = [
     "REPOSITORY_URL", "BookConfig", "setup", "on_colab", "colab_install_source",
+    "SMOKE_ENV", "SMOKE_COUNT_SUFFIXES", "smoke_cap", "smoke_settings",
     # re-exported from clusir.runtime for the chapters
     "repo_root", "default_threads", "resolve_device", "seed_everything",
 ]
@@ -40,6 +48,32 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+SMOKE_ENV = "CLUSIR_SMOKE"
+SMOKE_COUNT_SUFFIXES = ("steps", "per_photo")   # training/fit steps, crops drawn per photograph
+
+
+def smoke_cap() -> int | None:
+    """The count cap of the smoke run: ``$CLUSIR_SMOKE`` as a positive whole number, or None when unset/0."""
+    env = os.environ.get(SMOKE_ENV, "").strip()
+    if env in ("", "0"):
+        return None
+    try:
+        cap = int(env)
+    except ValueError as exc:
+        raise ValueError(f"${SMOKE_ENV} must be a whole number of steps (0 = off), got {env!r}") from exc
+    if cap < 0:
+        raise ValueError(f"${SMOKE_ENV} must be ≥ 0, got {cap}")
+    return cap or None
+
+
+def smoke_settings(settings: dict, cap: int) -> dict:
+    """``settings`` with every whole-number count (:data:`SMOKE_COUNT_SUFFIXES`) capped at ``cap``."""
+    def is_count(k, v):
+        return k.endswith(SMOKE_COUNT_SUFFIXES) and isinstance(v, int) and not isinstance(v, bool)
+
+    return {k: min(v, cap) if is_count(k, v) else v for k, v in settings.items()}
+
+
 @dataclass
 class BookConfig:
     """What :func:`setup` derived for a chapter. Profile settings are reachable as attributes."""
@@ -51,6 +85,7 @@ class BookConfig:
     colab: bool
     root: Path
     settings: dict = field(default_factory=dict)
+    smoke: bool = False        # the full profile with its counts capped (CLUSIR_SMOKE)
 
     @property
     def profile(self) -> str:
@@ -99,6 +134,8 @@ def setup(
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "image.cmap": "gray"})
+    cap = None if QUICK else smoke_cap()
+    settings = quick if QUICK else full
     cfg = BookConfig(
         quick=QUICK,
         device=device,
@@ -106,12 +143,14 @@ def setup(
         threads=threads,
         colab=on_colab(),
         root=repo_root(),
-        settings=quick if QUICK else full,
+        settings=settings if cap is None else smoke_settings(settings, cap),
+        smoke=cap is not None,
     )
     if verbose:
         print(
             f"clusir {clusir.__version__} | torch {torch.__version__} | profile {cfg.profile} | "
             f"device {device} | threads {threads} | seed {cfg.seed}" + (" | Colab" if cfg.colab else "")
+            + (f" | smoke run: counts capped at {cap}" if cap is not None else "")
         )
     return cfg
 

@@ -4,6 +4,7 @@
     clusir bench --presets nano tiny --batch 4 --crop 64 --infer-size 256
     clusir bench --batch nano=8,tiny=4,small=2,base=1 --crop 64    # per-preset batch (CPU-friendly)
     clusir bench --device cuda --amp bf16 --compile --batch 12 --crop 128   # + MFU and N+H+R wall time
+    clusir bench --dispatch --presets tiny --stages 0 1 2 3 --batch 12 --crop 128  # sparse vs dense experts
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-tflops", type=float, help="GPU dense bf16 peak for MFU (default: looked up by name)")
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     p.add_argument("--markdown", action="store_true", help="also print a markdown table with command, machine, date")
+    p.add_argument("--dispatch", action="store_true",
+                   help="bench the sparse expert dispatch against a dense FFN of equal FLOPs (clusir.bench_dispatch)")
+    p.add_argument("--stages", nargs="+", type=int, default=[0, 1, 2, 3], choices=range(4),
+                   help="--dispatch: the encoder stages to bench")
     p.set_defaults(func=_run)
 
 
@@ -47,12 +52,34 @@ def _per_preset(value: str, preset: str, name: str) -> int:
         raise CLIError(f"--{name} {value!r}: give N or preset=N for every benched preset ({exc})") from exc
 
 
+def _command() -> str:
+    return "clusir bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
+
+
+def _run_dispatch(args, device: str) -> int:
+    from clusir.bench_dispatch import markdown_dispatch, run_dispatch_bench
+    from clusir.evaluate import write_json
+
+    rows = []
+    for preset in args.presets:
+        rows += run_dispatch_bench([preset], args.stages, batch=_per_preset(args.batch, preset, "batch"),
+                                   crop=_per_preset(args.crop, preset, "crop"), device=device, amp=args.amp,
+                                   steps=args.train_steps, warmup=args.warmup, threads=args.threads)
+        print(f"benched the dispatch of {preset}", file=sys.stderr, flush=True)
+    print(markdown_dispatch(rows, _command()))
+    if args.json:
+        write_json({"rows": rows}, args.json)
+    return 0
+
+
 def _run(args) -> int:
     from clusir.bench import format_bench, markdown_bench, run_bench
     from clusir.runtime import resolve_device
     from clusir.evaluate import write_json
 
     device = str(resolve_device(args.device))
+    if args.dispatch:
+        return _run_dispatch(args, device)
     rows = []
     for preset in args.presets:
         rows += run_bench([preset], device=device, batch=_per_preset(args.batch, preset, "batch"),
@@ -64,7 +91,7 @@ def _run(args) -> int:
     print(format_bench(rows))
     if args.markdown:
         print()
-        print(markdown_bench(rows, "clusir bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])))
+        print(markdown_bench(rows, _command()))
     if args.json:
         write_json({"rows": rows}, args.json)
     return 0
