@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import torch
 
 import clusir
+from clusir.bookshow import configure_figures
 from clusir.runtime import default_threads, repo_root, resolve_device, seed_everything
 
 __all__ = [
@@ -98,7 +98,7 @@ def setup(
         deterministic = QUICK
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "image.cmap": "gray"})
+    configure_figures()   # retina PNGs, fonts legible at the page width (clusir.bookshow)
     cfg = BookConfig(
         quick=QUICK,
         device=device,
