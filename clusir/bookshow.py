@@ -86,3 +86,21 @@ def configure_figures() -> None:
         return
     if get_ipython() is not None:
         set_matplotlib_formats("retina")
+
+
+def panels(n: int, ncols: int = 3, panel_height: float = 2.4, width: float = PAGE_WIDTH_IN, **subplot_kw):
+    """A figure of ``n`` panels, at most ``ncols`` (<= 3) to a row and the page's width; returns
+    ``(fig, axes)`` with ``axes`` a flat array of the ``n`` panels (unused grid cells are removed)."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    if not 1 <= ncols <= 3:
+        raise ValueError(f"at most 3 panels to a row stay legible at page width, got ncols={ncols}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, panel_height * nrows), squeeze=False, **subplot_kw)
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
