@@ -29,6 +29,7 @@ import yaml
 
 CONTRACT_TAG = "nbval-check-output"
 BUILD = "_build"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"   # figures as cell outputs
 SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "clusir")  # clusir/: for {literalinclude}
 
 
@@ -113,6 +114,10 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
     old = os.environ.get("CLUSIR_ROOT")
     if env_root:
         os.environ["CLUSIR_ROOT"] = env_root
+    # the kernel inherits this process's environment: MPLBACKEND=Agg (as CI sets it) would make every
+    # plt.show() draw nothing, so the book would be built without its figures
+    old_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -125,11 +130,16 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
         ok, err = False, describe_failure(exc, out)
     finally:
         if env_root:
-            if old is None:
-                os.environ.pop("CLUSIR_ROOT", None)
-            else:
-                os.environ["CLUSIR_ROOT"] = old
+            _restore_env("CLUSIR_ROOT", old)
+        _restore_env("MPLBACKEND", old_backend)
     return ChapterRun(nb.stem, time.perf_counter() - t0, ok, err)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def describe_failure(exc: Exception, executed: Path) -> str:
