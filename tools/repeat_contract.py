@@ -1,8 +1,9 @@
 """Run chosen cells of a chapter several times under several thread counts: is a contract flaky?
 
     python tools/repeat_contract.py book/02_wavelets_wtb.ipynb --cells c02,c03,c05,c16,c18 --times 10 --threads 1,2
+    python tools/repeat_contract.py book/03_flat_vs_two_stage.ipynb --contract c07
 
-The listed cells (parameters, setup, the definitions the contract needs, the contract) run once per thread
+The listed cells (or, with ``--contract ID``, every code cell before that one except the Colab cell) (parameters, setup, the definitions the contract needs, the contract) run once per thread
 count in a fresh Python process with ``OMP_NUM_THREADS``/``torch.set_num_threads`` set; the last cell (the
 contract) is then repeated ``--times`` times, each time with a different seed, so float rounding and data
 both vary. A run passes when the contract raises nothing. Prints one line per thread count.
@@ -46,10 +47,15 @@ print("RESULT " + json.dumps({"passed": passed, "errors": errors, "seconds": tim
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("notebook")
-    ap.add_argument("--cells", required=True, help="comma-separated cell ids; the last one is the contract")
+    ap.add_argument("--cells", help="comma-separated cell ids; the last one is the contract")
+    ap.add_argument("--contract", help="a contract cell id: run every code cell before it, then repeat it")
     ap.add_argument("--times", type=int, default=10)
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args(argv)
+    if bool(args.cells) == bool(args.contract):
+        ap.error("give --cells or --contract")
+    if args.contract:
+        args.cells = ",".join(_cells_up_to(args.notebook, args.contract))
     ok = True
     for t in [int(s) for s in args.threads.split(",")]:
         env = dict(os.environ, OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t), MPLBACKEND="Agg")
@@ -65,6 +71,19 @@ def main(argv=None) -> int:
         print(f"threads {t}: {r['passed']}/{args.times} passed ({r['seconds']:.1f} s)"
               + "".join(f"\n  {e}" for e in r["errors"][:3]))
     return 0 if ok else 1
+
+
+def _cells_up_to(notebook: str, contract: str) -> list[str]:
+    import nbformat
+
+    ids = []
+    for c in nbformat.read(notebook, 4).cells:
+        if c.cell_type != "code" or "remove-cell" in c.metadata.get("tags", []):
+            continue
+        ids.append(c.get("id"))
+        if c.get("id") == contract:
+            return ids
+    raise SystemExit(f"{notebook}: no code cell {contract!r}")
 
 
 if __name__ == "__main__":
