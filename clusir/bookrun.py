@@ -2,9 +2,9 @@
 
 The pipeline behind ``make book``:
 
-1. :func:`stage` copies the book sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``book/``, and
-   ``clusir/`` for the chapters' ``{literalinclude}`` blocks) into ``_build/src`` so that the notebooks in git
-   are never written to;
+1. :func:`stage` copies the book sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``_static/``
+   for the page styles, ``book/``, and ``clusir/`` for the chapters' ``{literalinclude}`` blocks) into
+   ``_build/src`` so that the notebooks in git are never written to;
 2. :func:`run_chapters` executes every chapter of ``_toc.yml`` there with papermill (``QUICK`` injected
    after the ``parameters`` cell), records each one's wall time and writes ``_build/timings.json``;
 3. :func:`build_html` runs Jupyter Book 1 on the executed copies with ``-W`` (any warning fails).
@@ -30,7 +30,7 @@ import yaml
 CONTRACT_TAG = "nbval-check-output"
 BUILD = "_build"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"   # figures as cell outputs
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "clusir")  # clusir/: for {literalinclude}
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "_static", "book", "clusir")  # clusir/: {literalinclude}
 
 
 def toc_files(root: Path) -> list[str]:
