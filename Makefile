@@ -1,6 +1,7 @@
 # clusir-book: two commands do everything.
 #   make book   set up .venv, run every chapter (papermill, quick profile, offline CPU), build the HTML
 #   make test   set up .venv, run the unit tests, then nbval on the chapters
+#   make check-html  open the built book in headless Chromium (after `make book`; `make chromium` installs it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,13 +10,15 @@ PROFILE ?= quick
 CHAPTERS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: book full test unit nbval setup refresh html clean help
+.PHONY: book full test unit nbval setup refresh html clean help chromium check-html
 
 help:
 	@echo "make book   - run all chapters (quick profile) and build _build/html"
 	@echo "make test   - unit tests + nbval over the chapters"
 	@echo "make full   - run all chapters with the full (GPU) profile, then build"
 	@echo "make refresh - re-run chapters and store contract-cell outputs in book/*.ipynb"
+	@echo "make check-html - the browser check of the built book (screenshots in _build/screenshots)"
+	@echo "make chromium - install Debian's chromium for the browser check, if missing (needs root)"
 
 # The venv is (re)installed when pyproject.toml changes. torch==2.13.0 is the CPU wheel on the machine's
 # disk; it is installed in the same pip command as everything else so nothing pulls a CUDA build.
@@ -49,6 +52,21 @@ nbval: $(STAMP)
 		$$($(PY) -c "from clusir.bookrun import chapter_notebooks; from pathlib import Path; print(' '.join(str(p.relative_to(Path.cwd())) for p in chapter_notebooks(Path.cwd())))")
 
 test: unit nbval
+
+# The browser check needs Chromium. Installed from Debian where missing and we are root; otherwise say so:
+# the check itself then skips loudly (CI passes REQUIRE_BROWSER=1, so there it fails instead).
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
+		echo "chromium: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "!! chromium is missing and cannot be installed here (needs root and apt-get): the browser check will skip"; \
+	fi
+
+REQUIRE_BROWSER ?=
+check-html: $(STAMP)
+	$(PY) -m clusir.htmlcheck _build/html $(if $(REQUIRE_BROWSER),--require-browser)
 
 clean:
 	rm -rf _build

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import torch
 
 import clusir
+from clusir.bookshow import configure_figures
 from clusir.runtime import default_threads, repo_root, resolve_device, seed_everything
 
 __all__ = [
@@ -133,7 +133,7 @@ def setup(
         deterministic = QUICK
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "image.cmap": "gray"})
+    configure_figures()   # retina PNGs, fonts legible at the page width (clusir.bookshow)
     cap = None if QUICK else smoke_cap()
     settings = quick if QUICK else full
     cfg = BookConfig(

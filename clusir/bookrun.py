@@ -2,9 +2,9 @@
 
 The pipeline behind ``make book``:
 
-1. :func:`stage` copies the book sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``book/``, and
-   ``clusir/`` for the chapters' ``{literalinclude}`` blocks) into ``_build/src`` so that the notebooks in git
-   are never written to;
+1. :func:`stage` copies the book sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``_static/``
+   for the page styles, ``book/``, and ``clusir/`` for the chapters' ``{literalinclude}`` blocks) into
+   ``_build/src`` so that the notebooks in git are never written to;
 2. :func:`run_chapters` executes every chapter of ``_toc.yml`` there with papermill (``QUICK`` injected
    after the ``parameters`` cell), records each one's wall time and writes ``_build/timings.json``;
 3. :func:`build_html` runs Jupyter Book 1 on the executed copies with ``-W`` (any warning fails).
@@ -29,7 +29,8 @@ import yaml
 
 CONTRACT_TAG = "nbval-check-output"
 BUILD = "_build"
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "clusir")  # clusir/: for {literalinclude}
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"   # figures as cell outputs
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "_static", "book", "clusir")  # clusir/: {literalinclude}
 
 
 def toc_files(root: Path) -> list[str]:
@@ -113,6 +114,10 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
     old = os.environ.get("CLUSIR_ROOT")
     if env_root:
         os.environ["CLUSIR_ROOT"] = env_root
+    # the kernel inherits this process's environment: MPLBACKEND=Agg (as CI sets it) would make every
+    # plt.show() draw nothing, so the book would be built without its figures
+    old_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -122,14 +127,58 @@ def run_chapter(nb: Path, out: Path, quick: bool, kernel: str = "python3", root:
         ok, err = True, ""
         _hide_injected_parameters(out)
     except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
-        ok, err = False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        ok, err = False, describe_failure(exc, out)
     finally:
         if env_root:
-            if old is None:
-                os.environ.pop("CLUSIR_ROOT", None)
-            else:
-                os.environ["CLUSIR_ROOT"] = old
+            _restore_env("CLUSIR_ROOT", old)
+        _restore_env("MPLBACKEND", old_backend)
     return ChapterRun(nb.stem, time.perf_counter() - t0, ok, err)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def describe_failure(exc: Exception, executed: Path) -> str:
+    """One line naming the failing cell (its id, tags and first source line) and the error it raised.
+
+    ``exc`` is what papermill raised; for a cell error it is a ``PapermillExecutionError`` carrying the cell's
+    index in the executed copy, which papermill has written (with the traceback) to ``executed``.
+    """
+    index = getattr(exc, "cell_index", None)
+    what = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc)).strip()}"
+    what = what.strip().splitlines()[-1] if what.strip() else type(exc).__name__
+    if index is None:
+        return what
+    where = f"cell {index}"
+    try:
+        import nbformat
+
+        cells = nbformat.read(executed, as_version=4).cells   # papermill puts an error banner cell first
+        failed = [c for c in cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+        cell = failed[0] if failed else cells[index]
+        tags = cell.get("metadata", {}).get("tags", [])
+        first = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        where = f"cell {cell.get('id', index)}" + (f" [{', '.join(tags)}]" if tags else "") + f" ({first[:60]!r})"
+    except Exception:  # the executed copy could not be read: the index is still worth reporting
+        pass
+    line = _failing_line(getattr(exc, "traceback", None) or [])
+    return f"{where}: {what}" + (f"; at: {line}" if line else "")
+
+
+def _failing_line(traceback: list) -> str:
+    """The cell's own line in an IPython traceback (the first ``---->`` marker), without colour codes."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(traceback))
+    for ln in text.splitlines():
+        m = re.match(r"\s*-+>\s*\d+\s(.*)", ln)
+        if m:
+            return m.group(1).strip()[:120]
+    return ""
 
 
 def _hide_injected_parameters(path: Path) -> None:

@@ -45,7 +45,8 @@ def _run(args) -> int:
     failed = [r for r in runs if not r.ok]
     if failed:
         for r in failed:
-            print(f"FAILED {r.chapter}: {r.error} (executed copy with the traceback: {src / 'book' / (r.chapter + '.ipynb')})")
+            print(f"FAILED chapter {r.chapter}, {r.error}\n  (executed copy with the traceback: "
+                  f"{src / 'book' / (r.chapter + '.ipynb')})")
         return 1
     if args.refresh:
         for r in runs:
