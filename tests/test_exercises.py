@@ -136,3 +136,10 @@ def test_notebooks_are_up_to_date_with_the_apply_script():
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "exercises.py"), "check"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_solutions_page_is_in_the_toc():
+    listed = set(bookrun.toc_files(ROOT))
+    pages = {p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "book" / "solutions").glob("*.md")}
+    assert pages <= listed, sorted(pages - listed)
+    assert {f"book/solutions/{nb.stem}" for nb in CHAPTERS} <= pages

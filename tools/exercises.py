@@ -14,7 +14,9 @@ so re-running it after other edits to the chapters only fills in what is missing
   cell)" in the exercise lists is rewritten to point there;
 * the drawn diagrams (``clusir.diagrams``): the network in chapters 0 and 9, PCGRM in 4 and 5, DAFMM in 7
   and 8, each a ``hide-input`` code cell placed by a heading it follows or precedes;
-* chapters 3-9: a link to the notation page after the title cell.
+* chapters 3-9: a link to the notation page after the title cell;
+* then the syllabus tables (``python -m clusir.syllabus --write``), which count the chapters' words, code
+  and exercises.
 
 Cells are located by id first and by their heading or first line otherwise, so the script survives other
 edits to the notebooks (outputs, tags, new cells).
@@ -178,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         print("up to date" if not stale else "would change: " + ", ".join(stale))
         return 1 if stale else 0
     notes = [n for path in chapters() for n in apply_notebook(path)]
+    from clusir import syllabus
+
+    if syllabus.write(ROOT):
+        notes.append("book/syllabus.md: tables recomputed")
     print("\n".join(notes) if notes else "nothing to do: every chapter is up to date")
     return 0
 
