@@ -126,19 +126,22 @@ def inject(notebook: Path, root: Path) -> int:
     return len(found)
 
 
-def inject_tree(src: Path) -> int:
-    """Inject the solutions into every chapter notebook of a staged book tree ``src`` (with ``_toc.yml``,
-    ``book/`` and ``book/solutions/``). Returns the number of solutions injected."""
-    from clusir.bookrun import chapter_notebooks
+def chapter_notebooks(root: Path) -> list[Path]:
+    """The chapters' notebooks, ``book/*.ipynb`` without the ``_``-prefixed template, by name (= book order;
+    ``tests/test_notebooks.py`` checks they are exactly the chapters of ``_toc.yml``). Not imported from
+    ``clusir.bookrun``, which imports this module."""
+    return sorted(p for p in (root / "book").glob("*.ipynb") if not p.name.startswith("_"))
 
+
+def inject_tree(src: Path) -> int:
+    """Inject the solutions into every chapter notebook of a staged book tree ``src`` (with ``book/`` and
+    ``book/solutions/``). Returns the number of solutions injected."""
     return sum(inject(nb, src) for nb in chapter_notebooks(src))
 
 
 def prepare(root: Path, out: Path) -> list[Path]:
     """Copies of the chapter notebooks under ``out/book/`` with their solutions injected (for nbval), in
     book order. ``out`` is emptied first and must not be the repository or its ``book/``."""
-    from clusir.bookrun import chapter_notebooks
-
     root, out = root.resolve(), out.resolve()
     if out in (root, root / "book") or root.is_relative_to(out):
         raise ValueError(f"prepare: refusing to empty {out} (it holds the repository's notebooks)")
