@@ -15,6 +15,7 @@ so re-running it after other edits to the chapters only fills in what is missing
 * the drawn diagrams (``clusir.diagrams``): the network in chapters 0 and 9, PCGRM in 4 and 5, DAFMM in 7
   and 8, each a ``hide-input`` code cell placed by a heading it follows or precedes;
 * chapters 3-9: a link to the notation page after the title cell;
+* ``book/_template.ipynb``: an example exercise (intro, stub, check);
 * then the syllabus tables (``python -m clusir.syllabus --write``), which count the chapters' words, code
   and exercises.
 
@@ -157,6 +158,38 @@ def apply_notebook(path: Path, root: Path = ROOT) -> list[str]:
     return notes
 
 
+TEMPLATE_CELLS = [
+    ("markdown", "ex-example-intro", [],
+     "**Exercise 1 in code.** Say what to write and what the check tests. Its solution goes on the page\n"
+     "`book/solutions/NN_name.md`, as a `{code-block} python` with `:name: solution-example` (see the\n"
+     "contributing appendix); the reader's notebook never holds it."),
+    ("code", "ex-example", [STUB_TAG],
+     "# Exercise 1: one line on what to write.\n"
+     "def example(x):\n"
+     '    """Shapes in, shapes out."""\n'
+     '    raise NotImplementedError("exercise 1: write example")'),
+    ("code", "ex-example-check", [CHECK_TAG],
+     "# Check for exercise 1: asserts that fail on the stub and pass on a correct answer.\n"
+     'assert example(2) == 4, "example(2) should be 4"\n'
+     'print("example: passed")'),
+]
+
+
+def apply_template(path: Path) -> list[str]:
+    """Append the example exercise cells to ``book/_template.ipynb`` if they are missing."""
+    nb = nbformat.read(path, as_version=4)
+    ids = {c.get("id") for c in nb.cells}
+    missing = [c for c in TEMPLATE_CELLS if c[1] not in ids]
+    for kind, cid, tags, source in missing:
+        nb.cells.append(_markdown(source, cid) if kind == "markdown" else _code(source, cid, tags))
+    if missing:
+        nbformat.validate(nb)
+        tmp = path.with_suffix(".ipynb.tmp")
+        nbformat.write(nb, tmp)
+        tmp.replace(path)
+    return [f"_template: {c[1]}" for c in missing]
+
+
 def chapters(root: Path = ROOT) -> list[Path]:
     return sorted((root / "book").glob("0*.ipynb"))
 
@@ -180,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         print("up to date" if not stale else "would change: " + ", ".join(stale))
         return 1 if stale else 0
     notes = [n for path in chapters() for n in apply_notebook(path)]
+    notes += apply_template(ROOT / "book" / "_template.ipynb")
     from clusir import syllabus
 
     if syllabus.write(ROOT):
