@@ -18,6 +18,8 @@ import torch
 BOX = "#eef2f7"
 HIGHLIGHT = "#ffd98a"
 EDGE = "#44546a"
+PAGE_WIDTH_IN = 7.5                      # the book's page width (figures wider than this are shrunk)
+FONT = {"head": 8.5, "title": 6.3, "shape": 6.0, "note": 5.6, "foot": 5.2}
 
 
 def fmt(shape) -> str:
@@ -143,13 +145,14 @@ def _box(ax, x, y, title, key=None, shapes=None, w=2.3, h=0.85, hot=False, note=
 
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.12",
                                 fc=HIGHLIGHT if hot else BOX, ec=EDGE, lw=1.2))
-    ax.text(x, y + (0.14 if key or note else 0), title, ha="center", va="center", fontsize=8.5,
-            weight="bold")
+    top = y + h / 2 - 0.28 if key or note else y
+    ax.text(x, top, title, ha="center", va="center", fontsize=FONT["title"], weight="bold")
     if key is not None:
-        t = ax.text(x, y - 0.2, fmt(shapes[key]), ha="center", va="center", fontsize=8, family="monospace")
+        t = ax.text(x, y - 0.2, fmt(shapes[key]), ha="center", va="center", fontsize=FONT["shape"],
+                    family="monospace")
         t.set_gid(key)
     elif note:
-        ax.text(x, y - 0.2, note, ha="center", va="center", fontsize=7.5)
+        ax.text(x, top - 0.42, note, ha="center", va="center", fontsize=FONT["note"])
 
 
 def _arrow(ax, a, b, label="", dashed=False, rad=0.0, color=EDGE):
@@ -159,7 +162,8 @@ def _arrow(ax, a, b, label="", dashed=False, rad=0.0, color=EDGE):
                                  linestyle="--" if dashed else "-", connectionstyle=f"arc3,rad={rad}",
                                  shrinkA=2, shrinkB=2))
     if label:
-        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.12, label, ha="center", fontsize=7.5, color=color)
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.12, label, ha="center", fontsize=FONT["note"],
+                color=color)
 
 
 def _path(ax, points, color=EDGE, label=""):
@@ -168,52 +172,55 @@ def _path(ax, points, color=EDGE, label=""):
     ax.plot(xs, ys, color=color, lw=1.0)
     _arrow(ax, points[-2], points[-1], color=color)
     if label:
-        ax.text(points[1][0] + 0.1, points[1][1] + 0.12, label, fontsize=7.5, color=color)
+        ax.text(points[1][0] + 0.1, points[1][1] + 0.12, label, fontsize=FONT["note"], color=color)
 
 
-def _canvas(w, h, title, footer):
+def _canvas(xmax, ymax, title, footer):
+    """A page-wide figure whose data coordinates run over (0, xmax) × (0, ymax), equal aspect."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(w, h))
-    ax.set_xlim(0, w * 1.25)
-    ax.set_ylim(0, h * 1.25)
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, PAGE_WIDTH_IN * ymax / xmax + 0.5))
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.06, top=0.93)
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(0, ymax)
     ax.axis("off")
-    ax.set_title(title, fontsize=11)
-    fig.text(0.01, 0.01, footer, fontsize=7.5, color="#555555")
+    ax.set_title(title, fontsize=FONT["head"])
+    fig.text(0.01, 0.01, footer, fontsize=FONT["foot"], color="#555555")
     return fig, ax
 
 
 def network_diagram(preset: str = "nano", size: int = 64, highlight: str | None = None):
     """The ClusIR U-Net in the spirit of the paper's Fig. 2, with the shapes of one forward pass."""
     s = network_shapes(preset, size)
-    fig, ax = _canvas(12.8, 7.6, f"ClusIR ({preset}), one {size}×{size} image: shapes from a forward pass",
+    fig, ax = _canvas(15.2, 9.3, f"ClusIR ({preset}), one {size}×{size} image: shapes from a forward pass",
                       "Each box: block, then the shape of its output (batch × channels × height × width) "
                       "recorded by a forward hook. clusir.diagrams.network_diagram")
     ys = [7.2, 5.6, 4.0, 2.4]
-    _box(ax, 2.0, 8.7, "input I", "input", s)
-    _box(ax, 2.0, 7.2 + 0.0, "conv 3×3 + WTB, PCGRM 1", "stage1", s, hot=highlight == "encoder")
+    _box(ax, 2.0, 8.7, "input I", "input", s, w=2.7)
+    _box(ax, 2.0, 7.2, "conv, WTB, PCGRM 1", "stage1", s, w=2.7, hot=highlight == "encoder")
     _arrow(ax, (2.0, 8.27), (2.0, 7.63))
     for k in range(1, 4):
-        _box(ax, 2.0, ys[k], f"Down, WTB, PCGRM {k + 1}", f"stage{k + 1}", s, hot=highlight == "encoder")
+        _box(ax, 2.0, ys[k], f"Down, WTB, PCGRM {k + 1}", f"stage{k + 1}", s, w=2.7,
+             hot=highlight == "encoder")
         _arrow(ax, (2.0, ys[k - 1] - 0.43), (2.0, ys[k] + 0.43))
-    _box(ax, 6.2, 0.9, "semantic prompt fusion", None, w=3.0,
-         note=f"p1..p3 + stage-4 tokens {fmt(s['tokens'])} → p̂ {fmt(s['phat1'])}")
-    _arrow(ax, (2.0, ys[3] - 0.43), (4.7, 0.8), label="p1..p4, tokens")
+    _box(ax, 6.2, 0.75, "semantic prompt fusion", None, w=3.6, h=1.05,
+         note=f"p1..p3 + tokens {fmt(s['tokens'])}\n→ p̂1..p̂3, each {fmt(s['phat1'])}")
+    _arrow(ax, (2.0, ys[3] - 0.43), (4.4, 0.6), label="p1..p4, tokens")
     for i in range(3):
         y = ys[i + 1]
         _box(ax, 6.2, y, f"PGB {i + 1} (p̂{i + 1})", f"pgb{i + 1}", s, w=2.1, hot=highlight == "prompts")
-        _path(ax, [(4.7, 1.0), (4.4, 1.0), (4.4, y), (5.15, y)], color="#8a6d3b")
+        _path(ax, [(4.4, 1.0), (4.15, 1.0), (4.15, y), (5.15, y)], color="#8a6d3b")
         _box(ax, 9.6, y, f"DAFMM {i + 1}", f"dafmm{i + 1}", s, w=2.1, hot=highlight == "dafmm")
         _arrow(ax, (7.25, y), (8.55, y), color="#8a6d3b")
-        _box(ax, 13.4, ys[i], f"Up ⊕ skip, Restormer (L{i + 1})", f"decoder{i + 1}", s, w=2.9)
+        _box(ax, 13.4, ys[i], f"Up, skip, decoder L{i + 1}", f"decoder{i + 1}", s, w=2.9)
         _arrow(ax, (10.65, y + 0.2), (11.95, ys[i] - 0.3))
         if i:
             _arrow(ax, (11.95, ys[i]), (10.65, ys[i]))
-        _arrow(ax, (3.15, ys[i] + 0.3), (11.95, ys[i] + 0.3), dashed=True, rad=-0.08)
-    _path(ax, [(3.15, ys[3]), (3.8, ys[3]), (3.8, 1.62), (9.6, 1.62), (9.6, ys[3] - 0.43)])
+        _arrow(ax, (3.35, ys[i] + 0.3), (11.95, ys[i] + 0.3), dashed=True, rad=-0.08)
+    _path(ax, [(3.35, ys[3]), (3.8, ys[3]), (3.8, 1.62), (9.6, 1.62), (9.6, ys[3] - 0.43)])
     _box(ax, 13.4, 8.7, "conv 3×3 + I (output)", "output", s, w=2.9)
     _arrow(ax, (13.4, ys[0] + 0.43), (13.4, 8.27))
-    ax.text(7.6, 8.55, "dashed: skip connections", fontsize=7.5, color=EDGE)
+    ax.text(7.6, 8.55, "dashed: skip connections", fontsize=FONT["note"], color=EDGE)
     return fig
 
 
@@ -221,7 +228,7 @@ def pcgrm_diagram(preset: str = "nano", size: int = 64, stage: int = 0, highligh
     """PCGRM, Eqs. (3)–(10), for encoder ``stage``; ``highlight`` = ``"stage 1"`` or ``"stage 2"``."""
     s = pcgrm_shapes(preset, size, stage)
     n, c = s["prototypes"]
-    fig, ax = _canvas(12.8, 5.6, f"PCGRM mixture of experts, encoder stage {stage + 1} of {preset} "
+    fig, ax = _canvas(14.0, 6.6, f"PCGRM mixture of experts, encoder stage {stage + 1} of {preset} "
                       f"({size}×{size} input)", "Shapes recorded by forward hooks in one pass "
                       f"(N = {n} prototypes of width C = {c}, {s['num_experts'][0]} experts). "
                       "clusir.diagrams.pcgrm_diagram")
@@ -246,16 +253,16 @@ def pcgrm_diagram(preset: str = "nano", size: int = 64, stage: int = 0, highligh
     _box(ax, 10.0, y3, "x + y (block output)", "y", s, w=2.6)
     _arrow(ax, (1.8, y2 - 0.43), (4.0, y3 + 0.43), label="chosen experts and weights")
     _arrow(ax, (7.0, y3), (8.7, y3))
-    ax.text(12.2, y1 + 0.7, "stage 1: cluster posterior p(C=c|x)", ha="center", fontsize=8, style="italic")
-    ax.text(12.2, y2 - 0.75, f"prompt P = Σ t_c: {fmt(s['prompt'])}", ha="center", fontsize=8)
-    ax.text(5.6, y2 - 0.75, "stage 2: expert posterior p(E=e|c,x)", ha="center", fontsize=8, style="italic")
+    ax.text(12.2, y1 + 0.7, "stage 1: cluster posterior p(C=c|x)", ha="center", fontsize=FONT["note"], style="italic")
+    ax.text(12.2, y2 - 0.75, f"prompt P = Σ t_c: {fmt(s['prompt'])}", ha="center", fontsize=FONT["note"])
+    ax.text(5.6, y2 - 0.75, "stage 2: expert posterior p(E=e|c,x)", ha="center", fontsize=FONT["note"], style="italic")
     return fig
 
 
 def dafmm_diagram(preset: str = "nano", size: int = 64, level: int = 0, highlight: str | None = None):
     """DAFMM, Eqs. (11)–(15), at decoder ``level``; ``highlight`` = ``"FSB"`` or ``"modulation"``."""
     s = dafmm_shapes(preset, size, level)
-    fig, ax = _canvas(12.8, 5.6, f"DAFMM {level + 1} of {preset} ({size}×{size} input)",
+    fig, ax = _canvas(16.3, 6.6, f"DAFMM {level + 1} of {preset} ({size}×{size} input)",
                       "Shapes recorded by forward hooks in one pass. W: one k×k softmax filter per channel "
                       "group. clusir.diagrams.dafmm_diagram")
     fsb, mod = highlight == "FSB", highlight == "modulation"
@@ -284,7 +291,7 @@ def dafmm_diagram(preset: str = "nano", size: int = 64, level: int = 0, highligh
     _box(ax, 14.3, y3, "IDWT, β⊙F + γ⊙y", "y", s, w=2.6)
     _arrow(ax, (10.3, y3), (13.0, y3))
     _arrow(ax, (14.3, y2 - 0.43), (14.3, y3 + 0.43))
-    ax.text(8.8, y1 + 0.7, "Frequency Self-Mining Block (Eqs. 11–13)", ha="center", fontsize=8,
+    ax.text(8.8, y1 + 0.7, "Frequency Self-Mining Block (Eqs. 11–13)", ha="center", fontsize=FONT["note"],
             style="italic")
     return fig
 
