@@ -114,8 +114,10 @@ def _apply_exercise(nb, ex: dict, notes: list[str], root: Path, stem: str) -> No
         notes.append(f"{stem}: check ex-{key}-check")
     if f"ex-{key}-intro" not in ids:
         at = _find(nb, lambda c: c.get("id") == f"ex-{key}")
+        page = f"solutions/{stem}.md"
         nb.cells.insert(at, _markdown(ex["intro"].rstrip("\n") + f" Its solution is on the page "
-                                      f"[Solutions]({'solutions/' + stem + '.md'}).", f"ex-{key}-intro"))
+                                      f"[Solutions]({page}); in the rendered book the check's output "
+                                      "comes from that solution.", f"ex-{key}-intro"))
         notes.append(f"{stem}: intro ex-{key}-intro")
 
 
