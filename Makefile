@@ -49,7 +49,7 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with book/nbval_sanitize.cfg --nbval-cell-timeout=600 \
-		$$($(PY) -c "from clusir.bookrun import chapter_notebooks; from pathlib import Path; print(' '.join(str(p.relative_to(Path.cwd())) for p in chapter_notebooks(Path.cwd())))")
+		$$($(PY) -m clusir.exercises prepare _build/nbval)
 
 test: unit nbval
 
