@@ -68,7 +68,7 @@ def network_shapes(preset: str = "nano", size: int = 64) -> dict[str, tuple]:
         out = [(model.embed, _out(shapes, "embed"), False)]
         for s in range(4):
             out.append((model.moe[s], _out(shapes, f"stage{s + 1}", lambda o: o.x), False))
-            out.append((model.moe[s], _out(shapes, f"prompt{s + 1}", lambda o: o.prompt), False))
+            out.append((model.moe[s], _out(shapes, f"prompt{s + 1}", lambda o: o.stage_prompt), False))
         out.append((model.moe[3], _out(shapes, "tokens", lambda o: o.tokens), False))
         for i in range(3):
             out.append((model.prompt_fusion, _out(shapes, f"phat{i + 1}", lambda o, i=i: o[i]), False))

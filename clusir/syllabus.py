@@ -237,7 +237,7 @@ def write(root: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    from clusir.book import repo_root
+    from clusir.runtime import repo_root
 
     root = repo_root()
     if args == ["--write"]:

@@ -53,7 +53,7 @@ def test_pcgrm_diagram_shapes_match_the_block_run_by_hand():
     with torch.no_grad():
         f = model.encoder[0](model.embed(x))
         u = block.norm(f)
-        z = block.token(u.mean(dim=(2, 3)))
+        z = block.token(u)                                  # GAP inside the RoutingToken
         post = block.posterior(z)
         tokens, prompt = block.prompt(post.alpha, post.index, block.posterior.unit_prototypes())
         g, _ = block.gate_attn(z, tokens)

@@ -13,7 +13,8 @@ from clusir.book import REPOSITORY_URL, colab_install_source
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = bookrun.chapter_notebooks(ROOT)
 NOTEBOOKS = CHAPTERS + [ROOT / "book" / "_template.ipynb"]
-PARTS = ["Foundations", "The router", "Frequency modulation", "The full model", "Experiments", "Appendix"]
+PARTS = ["Foundations", "The router", "Frequency modulation", "The full model", "Experiments", "Comparisons",
+         "Appendix"]
 
 
 def _tags(cell):
