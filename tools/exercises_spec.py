@@ -301,4 +301,40 @@ for k1, k2 in ((2, 2), (1, 1), (3, 2)):             # nano: 3 clusters of 2 expe
 assert used[0] == count_parameters(m), "every expert active: every parameter used"
 print("activated_parameters = count_active_parameters, (K1, K2) = (2,2), (1,1), (3,2)")
 '''),
+    dict(chapter="15", key="gained-fft-sum", number=1, intro="""\
+**Exercise 1 in code.** Write `gained_fft_sum(a, b, gain)` below: AnyIR's frequency fusion with something
+to do, $\\mathcal F^{-1}\\big(g \\odot (\\mathcal F(a) + \\mathcal F(b))\\big)$ with the real 2-D FFT and a
+real gain $g$ of shape $(H, W/2 + 1)$, one value per frequency, returned at the inputs' size. At $g = 1$
+it must be the identity of this chapter (the plain sum); the check after it also tries other gains and
+fails until the function is right.
+""", stub='''\
+# Exercise 1: the frequency fusion with a real gain per frequency.
+def gained_fft_sum(a, b, gain):
+    """a, b (B, h, H, W); gain (H, W // 2 + 1) -> irfft2(gain * (rfft2 a + rfft2 b))."""
+    raise NotImplementedError("exercise 1: write gained_fft_sum")
+''', check='''\
+# Check for exercise 1: the identity at gain 1, and what other gains do (float64).
+import torch
+from clusir.model.anyir.fusion import fft_sum
+
+gen = torch.Generator().manual_seed(0)
+for size in [(8, 8), (7, 10)]:                       # even and odd sizes
+    a, b = (torch.randn(2, 3, *size, generator=gen, dtype=torch.float64)
+            for _ in range(2))
+    ones = torch.ones(size[0], size[1] // 2 + 1, dtype=torch.float64)
+    out = gained_fft_sum(a, b, ones)
+    assert out.shape == a.shape and out.dtype == torch.float64, (out.shape, out.dtype)
+    assert torch.allclose(out, a + b, atol=1e-12), "gain 1: the plain sum"
+    assert torch.allclose(out, fft_sum(a, b), atol=1e-12), "gain 1: fft_sum"
+    half = gained_fft_sum(a, b, 0.5 * ones)
+    assert torch.allclose(half, 0.5 * (a + b), atol=1e-12), "a constant gain scales"
+    no_dc = ones.clone()
+    no_dc[0, 0] = 0.0                                # the zero frequency: the mean
+    centred = (a + b) - (a + b).mean((-2, -1), keepdim=True)
+    assert torch.allclose(gained_fft_sum(a, b, no_dc), centred, atol=1e-12), "DC gain 0"
+gain = ones.clone().requires_grad_(True)
+gained_fft_sum(a, b, gain).pow(2).sum().backward()
+assert gain.grad is not None and gain.grad.abs().sum() > 0, "the gain can be learned"
+print("gained_fft_sum: identity at gain 1, scaling, DC removal, gradient: passed")
+'''),
 ]
