@@ -460,19 +460,19 @@ on_proto = unit[2].view(1, 16, 1, 1).expand(1, 16, 3, 3)
 assert torch.allclose(cosine_affinity(on_proto, unit)[:, 2], torch.ones(1, 3, 3))
 print("cosine_affinity:", tuple(got.shape), "= PCGRMMoE.affinity, scale-free: passed")
 '''),
-    dict(chapter="14", key="epoch-samples", number=1, intro="""\
-**Exercise in code.** Write `epoch_samples(sizes, ratios)` below: the samples in one training epoch of
+    dict(chapter="14", key="epoch-samples", number=4, intro="""\
+**Exercise 4 in code.** Write `epoch_samples(sizes, ratios)` below: the samples in one training epoch of
 the paper's recipe, for `sizes` `{task: training images}` (one entry per noise level, as in
 `clusir.data.recipe`) and `ratios` `{task family: expansion ratio}`, the family of a task given by
 `clusir.data.recipe.family`. The check compares it with `clusir.data.recipe` and fails until the
 function is right.
 """, stub='''\
-# Exercise: samples per epoch from data-set sizes and expansion ratios.
+# Exercise 4: samples per epoch from data-set sizes and expansion ratios.
 def epoch_samples(sizes, ratios):
     """{task: images}, {family: ratio} -> samples per epoch (an int)."""
-    raise NotImplementedError("exercise: write epoch_samples")
+    raise NotImplementedError("exercise 4: write epoch_samples")
 ''', check='''\
-# Check for the exercise: fails until epoch_samples matches clusir.data.recipe.
+# Check for exercise 4: fails until epoch_samples matches clusir.data.recipe.
 from clusir.data import recipe
 
 nhr = ["noise15", "noise25", "noise50", "haze", "rain"]
