@@ -175,6 +175,7 @@ def chapter_plan(nb_path: Path, quick: dict[str, float], bench: dict[str, dict])
     src = "\n".join(code)
     presets = set(re.findall(r'build_model\("(\w+)"', src)) | {v for v in (q.get("demo_preset"),
                                                                           f.get("demo_preset")) if v}
+    presets |= set(re.findall(r'_(nano|tiny|small|base)\.(?:yaml|pt)"', src))  # configs, checkpoints
     if "from clusir.diagrams" in src:
         presets.add("nano")                                  # the drawn diagrams run nano
     if "build_model(name" in src and re.search(r"for name\b[^\n]*PRESETS", src):
