@@ -14,6 +14,7 @@ import pytest
 
 from clusir.book import SMOKE_ENV, smoke_cap, smoke_settings
 from clusir.bookrun import chapter_notebooks
+from clusir.exercises import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CAP = 1
@@ -61,8 +62,10 @@ def test_chapter_full_profile_smoke(nb, tmp_path, monkeypatch):
     monkeypatch.setenv(SMOKE_ENV, str(SMOKE_CAP))
     monkeypatch.setenv("CLUSIR_ROOT", str(ROOT))
     out = tmp_path / nb.name
-    # the notebook in git is only read; a loaded machine may need more than papermill's 60 s to start a kernel
-    pm.execute_notebook(str(nb), str(out), parameters={"QUICK": False}, cwd=str(nb.parent), progress_bar=False,
+    # the notebook in git is only read: a copy with the exercise solutions injected runs (clusir/exercises.py);
+    # a loaded machine may need more than papermill's 60 s to start a kernel
+    copy = {p.name: p for p in prepare(ROOT, tmp_path / "prepared")}[nb.name]
+    pm.execute_notebook(str(copy), str(out), parameters={"QUICK": False}, cwd=str(nb.parent), progress_bar=False,
                         log_output=False, start_timeout=300, execution_timeout=600)
     executed = nbformat.read(out, as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))

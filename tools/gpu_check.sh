@@ -121,10 +121,13 @@ want dispatch && step dispatch 40 "$PY" -m clusir bench --dispatch --device "$DE
 want chapters || CHAPTERS=none
 mkdir -p "$DEST/chapters"
 printf 'chapter\texit\tseconds\tlimit_s\terror\n' > "$DEST/chapters.tsv"
+# the copies run have the exercise solutions injected after their stubs (clusir/exercises.py), as in the build
 NBS=$("$PY" -c "from pathlib import Path; from clusir.bookrun import chapter_notebooks, select
+from clusir.exercises import prepare
 import sys; names = None if sys.argv[1] == 'all' else sys.argv[1].split(',')
 nbs = [] if sys.argv[1] == 'none' else select(chapter_notebooks(Path.cwd()), names)
-print(' '.join(str(p) for p in nbs))" "$CHAPTERS")
+copies = {p.name: p for p in prepare(Path.cwd(), Path(sys.argv[2]))} if nbs else {}
+print(' '.join(str(copies[p.name]) for p in nbs))" "$CHAPTERS" "$DEST/prepared")
 CH_T0=$SECONDS
 END=$END_CHAPTERS
 for nb in $NBS; do
