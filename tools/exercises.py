@@ -43,7 +43,7 @@ NOTATION_LINK = ("*Notation.* Every symbol of Eqs. 1–15, what it means, its sh
 NOTATION_CHAPTERS = ("03", "04", "05", "06", "07", "08", "09")
 
 _DIAGRAM = '''\
-# Drawn by code from a real forward pass: every shape on the diagram was recorded by a hook.
+# Drawn from a real forward pass: every shape on the diagram was recorded by a hook.
 from clusir.diagrams import {fn}
 
 {fn}({args});
