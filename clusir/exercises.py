@@ -127,9 +127,10 @@ def inject(notebook: Path, root: Path) -> int:
 
 
 def chapter_notebooks(root: Path) -> list[Path]:
-    """The chapters' notebooks, ``book/*.ipynb`` without the ``_``-prefixed template, by name (= book order;
-    ``tests/test_notebooks.py`` checks they are exactly the chapters of ``_toc.yml``). Not imported from
-    ``clusir.bookrun``, which imports this module."""
+    """The chapters' notebooks, ``book/*.ipynb`` without the ``_``-prefixed template, by name (not always
+    the book's order: the appendix chapter 14 follows 15 in ``_toc.yml``; ``tests/test_notebooks.py`` checks
+    they are exactly the chapters of ``_toc.yml``). Not imported from ``clusir.bookrun``, which imports this
+    module."""
     return sorted(p for p in (root / "book").glob("*.ipynb") if not p.name.startswith("_"))
 
 
@@ -140,8 +141,8 @@ def inject_tree(src: Path) -> int:
 
 
 def prepare(root: Path, out: Path) -> list[Path]:
-    """Copies of the chapter notebooks under ``out/book/`` with their solutions injected (for nbval), in
-    book order. ``out`` is emptied first and must not be the repository or its ``book/``."""
+    """Copies of the chapter notebooks under ``out/book/`` with their solutions injected (for nbval), by
+    name. ``out`` is emptied first and must not be the repository or its ``book/``."""
     root, out = root.resolve(), out.resolve()
     if out in (root, root / "book") or root.is_relative_to(out):
         raise ValueError(f"prepare: refusing to empty {out} (it holds the repository's notebooks)")

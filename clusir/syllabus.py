@@ -71,12 +71,28 @@ def _prose(md: str) -> str:
     return md
 
 
+def _literal(node: ast.AST):
+    """A literal, or a ``dict(key=literal, ...)`` call (nested settings), as a Python value."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict" and not node.args:
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    return ast.literal_eval(node)
+
+
+def _flat(settings: dict) -> dict:
+    """Nested settings (``live=dict(steps=24, ...)``) flattened: their keys count like top-level ones."""
+    out = {}
+    for key, value in settings.items():
+        out.update(_flat(value) if isinstance(value, dict) else {key: value})
+    return out
+
+
 def _setup_profiles(source: str) -> tuple[dict, dict]:
-    """The ``quick=`` and ``full=`` dicts of a ``clusir.book.setup(...)`` call, as literals."""
+    """The ``quick=`` and ``full=`` dicts of a ``clusir.book.setup(...)`` call, as literals (nested
+    ``dict(...)`` settings flattened)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "setup":
             kw = {k.arg: k.value for k in node.keywords}
-            return tuple({k.arg: ast.literal_eval(k.value) for k in kw[p].keywords}
+            return tuple(_flat({k.arg: _literal(k.value) for k in kw[p].keywords})
                          for p in ("quick", "full"))
     raise ValueError("no clusir.book.setup(...) call")
 
@@ -159,6 +175,7 @@ def chapter_plan(nb_path: Path, quick: dict[str, float], bench: dict[str, dict])
     src = "\n".join(code)
     presets = set(re.findall(r'build_model\("(\w+)"', src)) | {v for v in (q.get("demo_preset"),
                                                                           f.get("demo_preset")) if v}
+    presets |= set(re.findall(r'_(nano|tiny|small|base)\.(?:yaml|pt)"', src))  # configs, checkpoints
     if "from clusir.diagrams" in src:
         presets.add("nano")                                  # the drawn diagrams run nano
     if "build_model(name" in src and re.search(r"for name\b[^\n]*PRESETS", src):

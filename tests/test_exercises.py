@@ -115,7 +115,7 @@ def test_a_stub_without_a_solution_names_the_page(tmp_path):
 def test_prepare_copies_every_chapter_with_its_solutions(tmp_path):
     out = tmp_path / "nbval"
     copies = exercises.prepare(ROOT, out)
-    assert [c.name for c in copies] == [nb.name for nb in CHAPTERS]
+    assert sorted(c.name for c in copies) == sorted(nb.name for nb in CHAPTERS)   # by name, not TOC order
     for copy in copies:
         cells = nbformat.read(copy, as_version=4).cells
         injected = [c for c in cells if exercises.SOLUTION_TAG in c.metadata.get("tags", [])]

@@ -52,3 +52,11 @@ def test_benchmark_tables_are_read(tmp_path):
     (tmp_path / "docs" / "benchmarks.md").write_text("nothing\n")
     with pytest.raises(ValueError, match="benchmarks.md"):
         syllabus.benchmark_figures(tmp_path)
+
+
+def test_nested_settings_are_read_and_flattened():
+    src = ("cfg = clusir.book.setup(Q, D, S, quick=dict(live=dict(steps=24, crop=64), rerun=None),\n"
+           "                        full=dict(live=dict(steps=240, crop=64), rerun='table9'))\n")
+    quick, full = syllabus._setup_profiles(src)
+    assert quick == {"steps": 24, "crop": 64, "rerun": None} and full["steps"] == 240
+    assert syllabus.work_ratio(quick, full, {}) == 10.0

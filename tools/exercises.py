@@ -1,6 +1,6 @@
 """Apply the teaching cells to the chapter notebooks: exercise stubs and checks, diagrams, notation links.
 
-    python tools/exercises.py apply     # edit book/0*.ipynb in place (only what is missing)
+    python tools/exercises.py apply     # edit book/NN_*.ipynb in place (only what is missing)
     python tools/exercises.py check     # exit 1 if `apply` would change a notebook
 
 Idempotent: every cell it adds has a fixed id, and a cell with that id is never added twice or overwritten,
@@ -43,7 +43,7 @@ NOTATION_LINK = ("*Notation.* Every symbol of Eqs. 1–15, what it means, its sh
 NOTATION_CHAPTERS = ("03", "04", "05", "06", "07", "08", "09")
 
 _DIAGRAM = '''\
-# Drawn by code from a real forward pass: every shape on the diagram was recorded by a hook.
+# Drawn from a real forward pass: every shape on the diagram was recorded by a hook.
 from clusir.diagrams import {fn}
 
 {fn}({args});
@@ -107,9 +107,13 @@ def _apply_exercise(nb, ex: dict, notes: list[str], root: Path, stem: str) -> No
     if f"ex-{key}-check" not in ids:
         check = _code(ex["check"].rstrip("\n"), f"ex-{key}-check", [CHECK_TAG])
         old = _find(nb, _starts(f"# Check for exercise {n}"))
-        if old is not None and not nb.cells[old].get("id", "").startswith("ex-"):
+        at = _find(nb, lambda c: c.get("id") == f"ex-{key}")
+        if old is not None and not nb.cells[old].get("id", "").startswith("ex-") and old > at:
             nb.cells[old] = check
         else:
+            if old is not None and not nb.cells[old].get("id", "").startswith("ex-"):
+                notes.append(f"{stem}: old check cell before the stub removed:\n" + nb.cells[old].source)
+                del nb.cells[old]                       # a check above its stub could not run
             nb.cells.insert(_find(nb, lambda c: c.get("id") == f"ex-{key}") + 1, check)
         notes.append(f"{stem}: check ex-{key}-check")
     if f"ex-{key}-intro" not in ids:
@@ -193,7 +197,9 @@ def apply_template(path: Path) -> list[str]:
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
-    return sorted((root / "book").glob("0*.ipynb"))
+    from clusir.exercises import chapter_notebooks
+
+    return chapter_notebooks(root)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -301,4 +301,190 @@ for k1, k2 in ((2, 2), (1, 1), (3, 2)):             # nano: 3 clusters of 2 expe
 assert used[0] == count_parameters(m), "every expert active: every parameter used"
 print("activated_parameters = count_active_parameters, (K1, K2) = (2,2), (1,1), (3,2)")
 '''),
+    dict(chapter="15", key="gained-fft-sum", number=1, intro="""\
+**Exercise 1 in code.** Write `gained_fft_sum(a, b, gain)` below: AnyIR's frequency fusion with something
+to do, $\\mathcal F^{-1}\\big(g \\odot (\\mathcal F(a) + \\mathcal F(b))\\big)$ with the real 2-D FFT and a
+real gain $g$ of shape $(H, W/2 + 1)$, one value per frequency, returned at the inputs' size. At $g = 1$
+it must be the identity of this chapter (the plain sum); the check after it also tries other gains and
+fails until the function is right.
+""", stub='''\
+# Exercise 1: the frequency fusion with a real gain per frequency.
+def gained_fft_sum(a, b, gain):
+    """a, b (B, h, H, W); gain (H, W // 2 + 1) -> irfft2(gain * (rfft2 a + rfft2 b))."""
+    raise NotImplementedError("exercise 1: write gained_fft_sum")
+''', check='''\
+# Check for exercise 1: the identity at gain 1, and what other gains do (float64).
+import torch
+from clusir.model.anyir.fusion import fft_sum
+
+gen = torch.Generator().manual_seed(0)
+for size in [(8, 8), (7, 10)]:                       # even and odd sizes
+    a, b = (torch.randn(2, 3, *size, generator=gen, dtype=torch.float64)
+            for _ in range(2))
+    ones = torch.ones(size[0], size[1] // 2 + 1, dtype=torch.float64)
+    out = gained_fft_sum(a, b, ones)
+    assert out.shape == a.shape and out.dtype == torch.float64, (out.shape, out.dtype)
+    assert torch.allclose(out, a + b, atol=1e-12), "gain 1: the plain sum"
+    assert torch.allclose(out, fft_sum(a, b), atol=1e-12), "gain 1: fft_sum"
+    half = gained_fft_sum(a, b, 0.5 * ones)
+    assert torch.allclose(half, 0.5 * (a + b), atol=1e-12), "a constant gain scales"
+    no_dc = ones.clone()
+    no_dc[0, 0] = 0.0                                # the zero frequency: the mean
+    centred = (a + b) - (a + b).mean((-2, -1), keepdim=True)
+    assert torch.allclose(gained_fft_sum(a, b, no_dc), centred, atol=1e-12), "DC gain 0"
+gain = ones.clone().requires_grad_(True)
+gained_fft_sum(a, b, gain).pow(2).sum().backward()
+assert gain.grad is not None and gain.grad.abs().sum() > 0, "the gain can be learned"
+print("gained_fft_sum: identity at gain 1, scaling, DC removal, gradient: passed")
+'''),
+    dict(chapter="10", key="warmup-cosine", number=4, intro="""\
+**Exercise 4 in code.** Write `lr_factor(step, total, warmup)` below: the factor that multiplies the base
+learning rate at optimiser step `step` (counted from 0) of a run of `total` steps, a linear warm-up to 1
+over the first `warmup` steps ($\\min(1, (s + 1)/w)$, no warm-up when $w = 0$) times the half-cosine
+$\\tfrac12\\big(1 + \\cos(\\pi \\min(s, T)/T)\\big)$. The check compares it with the trainer's schedule and
+fails until the function is right.
+""", stub='''\
+# Exercise 4: the learning-rate factor of a warm-up followed by a cosine decay.
+def lr_factor(step, total, warmup):
+    """step >= 0, total >= 1, warmup >= 0 -> factor in [0, 1] (a float)."""
+    raise NotImplementedError("exercise 4: write lr_factor")
+''', check='''\
+# Check for exercise 4: fails until lr_factor matches the trainer's LRSchedule.
+import math
+
+from clusir.train.trainer import LRSchedule
+
+for total, warmup in ((40, 0), (40, 5), (1000, 100), (7, 7)):
+    ref = LRSchedule("cosine", total, warmup=warmup)
+    got = [lr_factor(s, total, warmup) for s in range(total + 3)]
+    assert all(math.isclose(g, ref(s), abs_tol=1e-12) for s, g in enumerate(got)), (
+        total, warmup)
+    assert max(got) <= 1.0 and min(got) >= 0.0, "a factor in [0, 1]"
+    assert math.isclose(got[total], 0.0, abs_tol=1e-12), "0 at the end"
+    after = got[max(warmup - 1, 0): total + 1]
+    assert all(a >= b for a, b in zip(after, after[1:])), "decreasing after the warm-up"
+print("lr_factor = LRSchedule('cosine', ...) for 4 (total, warm-up) pairs: passed")
+'''),
+    dict(chapter="11", key="protocol-psnr", number=4, intro="""\
+**Exercise 4 in code.** Write `protocol_psnr(pred, gt, base=16)` below: the PSNR of this chapter's
+protocol for one image pair, both $(H, W, 3)$ in $[0, 1]$: centre-crop both to the largest multiple of
+`base` in each direction (an odd remainder leaves the extra row or column at the bottom or right), clamp
+the prediction to $[0, 1]$, then PSNR over all channels. The check compares it with `clusir`'s crop and
+metric and fails until the function is right.
+""", stub='''\
+# Exercise 4: PSNR under the evaluation protocol (centre crop, clamp).
+def protocol_psnr(pred, gt, base=16):
+    """pred, gt (H, W, 3) float arrays -> PSNR in dB after the crop and the clamp."""
+    raise NotImplementedError("exercise 4: write protocol_psnr")
+''', check='''\
+# Check for exercise 4: fails until protocol_psnr follows the protocol.
+import numpy as np
+
+from clusir.data.io import crop_to_multiple
+from clusir.metrics import psnr
+
+rng = np.random.RandomState(0)
+gt = rng.rand(37, 50, 3)
+pred = gt + 0.05 * rng.randn(37, 50, 3)
+ref = psnr(np.clip(crop_to_multiple(pred, 16), 0, 1), crop_to_multiple(gt, 16))
+assert abs(protocol_psnr(pred, gt) - ref) < 1e-9, (protocol_psnr(pred, gt), ref)
+border = gt.copy()
+border[:2] = 0.0                                 # rows 0-1: cropped away (37 -> 32)
+border[-3:] = 0.0                                # rows 34-36: cropped away
+assert protocol_psnr(border, gt) == float("inf"), "damage outside the crop: unscored"
+inside = gt.copy()
+inside[2] = 0.0                                  # row 2: the first row kept
+assert protocol_psnr(inside, gt) < 60, "damage inside the crop is scored"
+clamped = psnr(np.ones((32, 48, 3)), gt[2:34, 1:49])
+assert abs(protocol_psnr(gt + 1.0, gt) - clamped) < 1e-9, "the prediction is clamped"
+print("protocol_psnr: crop 37x50 -> 32x48, centred, clamped, = clusir's: passed")
+'''),
+    dict(chapter="12", key="paired-mean", number=4, intro="""\
+**Exercise 4 in code.** Write `paired_mean(diffs)` below: for `diffs` as `clusir.experiment` builds them
+(`{task: array (seeds, images)}` of per-image PSNR differences, variant minus reference, same seeds and
+images on both sides) it returns `(mean, per_task)`: the mean over tasks of each task's mean difference,
+every task weighing the same whatever its number of images, and `{task: mean difference}`. The check
+compares it with `paired_difference` and fails until the function is right.
+""", stub='''\
+# Exercise 4: the paired mean difference over tasks.
+def paired_mean(diffs):
+    """{task: (seeds, images) array} -> (mean over tasks, {task: task mean})."""
+    raise NotImplementedError("exercise 4: write paired_mean")
+''', check='''\
+# Check for exercise 4: fails until paired_mean = paired_difference's estimate.
+import numpy as np
+
+from clusir.experiment import paired_difference
+
+rng = np.random.RandomState(0)
+toy = {"noise25": rng.randn(3, 4) + 0.5, "haze": rng.randn(3, 16) - 1.0,
+       "rain": rng.randn(3, 8)}
+mean, per_task = paired_mean(toy)
+ref = paired_difference(toy, n_boot=200)
+assert abs(mean - ref.mean) < 1e-12, (mean, ref.mean)
+assert set(per_task) == set(toy), per_task
+assert all(abs(per_task[t] - ref.per_task[t][0]) < 1e-12 for t in toy), per_task
+pooled = np.concatenate([d.ravel() for d in toy.values()]).mean()
+assert abs(mean - pooled) > 1e-3, "tasks weigh the same, images are not pooled"
+assert abs(paired_mean({t: d + 1.0 for t, d in toy.items()})[0] - mean - 1.0) < 1e-12
+print("paired_mean = paired_difference(...).mean on 3 toy tasks; one weight per task")
+'''),
+    dict(chapter="13", key="cosine-affinity", number=4, intro="""\
+**Exercise 4 in code.** Write `cosine_affinity(features, prototypes)` below: the per-pixel form of Eq. 4
+behind the affinity maps of this chapter, the cosine between the feature vector at every pixel of
+$(B, C, H, W)$ features and each of the $N$ prototypes $(N, C)$, returned as $(B, N, H, W)$. The check
+compares it with the package's `PCGRMMoE.affinity` and fails until the function is right.
+""", stub='''\
+# Exercise 4: Eq. 4 at every pixel, the affinity maps.
+def cosine_affinity(features, prototypes):
+    """features (B, C, H, W), prototypes (N, C) -> cosines (B, N, H, W)."""
+    raise NotImplementedError("exercise 4: write cosine_affinity")
+''', check='''\
+# Check for exercise 4: fails until cosine_affinity matches PCGRMMoE.affinity.
+import torch
+from clusir.model.pcgrm import PCGRMMoE
+
+torch.manual_seed(0)
+moe = PCGRMMoE(16, prototypes=4, experts_per_cluster=2)
+u = torch.randn(2, 16, 6, 10)
+unit = moe.posterior.unit_prototypes().detach()                  # (N, C)
+with torch.no_grad():
+    ref = moe.affinity(u, unit)                                  # (B, N, H, W)
+    feats = moe.token.project(u.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    got = cosine_affinity(feats, unit)
+    scaled = cosine_affinity(feats * torch.rand(2, 1, 6, 10) * 5, 3 * unit)
+assert tuple(got.shape) == (2, 4, 6, 10), tuple(got.shape)
+assert torch.allclose(got, ref, atol=1e-5), "the package's affinity maps"
+assert torch.allclose(scaled, got, atol=1e-5), "a cosine ignores lengths"
+on_proto = unit[2].view(1, 16, 1, 1).expand(1, 16, 3, 3)
+assert torch.allclose(cosine_affinity(on_proto, unit)[:, 2], torch.ones(1, 3, 3))
+print("cosine_affinity:", tuple(got.shape), "= PCGRMMoE.affinity, scale-free: passed")
+'''),
+    dict(chapter="14", key="epoch-samples", number=4, intro="""\
+**Exercise 4 in code.** Write `epoch_samples(sizes, ratios)` below: the samples in one training epoch of
+the paper's recipe, for `sizes` `{task: training images}` (one entry per noise level, as in
+`clusir.data.recipe`) and `ratios` `{task family: expansion ratio}`, the family of a task given by
+`clusir.data.recipe.family`. The check compares it with `clusir.data.recipe` and fails until the
+function is right.
+""", stub='''\
+# Exercise 4: samples per epoch from data-set sizes and expansion ratios.
+def epoch_samples(sizes, ratios):
+    """{task: images}, {family: ratio} -> samples per epoch (an int)."""
+    raise NotImplementedError("exercise 4: write epoch_samples")
+''', check='''\
+# Check for exercise 4: fails until epoch_samples matches clusir.data.recipe.
+from clusir.data import recipe
+
+nhr = ["noise15", "noise25", "noise50", "haze", "rain"]
+full = {t: recipe.task_samples(t) // recipe.ratio(t) for t in nhr}   # full releases
+got = epoch_samples(full, recipe.EXPANSION_RATIOS)
+assert got == recipe.samples_per_epoch(nhr), (got, recipe.samples_per_epoch(nhr))
+toy = {"noise25": 10, "rain": 3, "blur": 4, "lowlight": 2}
+for low in (20, 200):                                    # the two readings of the paper
+    ratios = {**recipe.EXPANSION_RATIOS, "lowlight": low}
+    want = recipe.samples_per_epoch(list(toy), sizes=toy, ratios={"lowlight": low})
+    assert epoch_samples(toy, ratios) == want == 30 + 360 + 20 + 2 * low, want
+assert isinstance(got, int), type(got)
+print("epoch_samples: N+H+R full releases =", f"{got:,}", "| both low-light readings")
+'''),
 ]
