@@ -70,6 +70,23 @@ def table(header, rows, caption: str = "", align=None) -> Table:
     return Table(list(header), [list(r) for r in rows], caption, list(align or []))
 
 
+def from_markdown(text: str) -> Table:
+    """A :class:`Table` from a Markdown pipe table (e.g. ``clusir experiment report``'s or
+    ``clusir.paper.markdown_table``'s); the lines around the table become its caption (``**`` and backticks
+    dropped). Raises ``ValueError`` when ``text`` holds no pipe table."""
+    lines = text.splitlines()
+    rows = [ln for ln in lines if ln.strip().startswith("|")]
+    if len(rows) < 2:
+        raise ValueError("from_markdown: no Markdown table (a header row and a |---| row) in the text")
+
+    def split(ln: str) -> list[str]:
+        return [c.strip() for c in ln.strip().strip("|").split("|")]
+
+    body = [split(r) for r in rows if not set(r.replace("|", "").strip()) <= set("-: ")]
+    caption = " ".join(ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("|"))
+    return table(body[0], body[1:], caption.replace("**", "").replace("`", ""))
+
+
 def configure_figures() -> None:
     """Retina (2x) PNG output where IPython is running, and fonts legible at the page's width."""
     import matplotlib
