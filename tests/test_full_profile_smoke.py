@@ -71,3 +71,16 @@ def test_chapter_full_profile_smoke(nb, tmp_path, monkeypatch):
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "profile full" in printed and f"smoke run: counts capped at {SMOKE_CAP}" in printed, \
         f"{nb.name}: the setup cell did not report the full profile's smoke run"
+
+
+def test_claims_about_training_are_not_checked_in_a_smoke_run_only(monkeypatch):
+    import clusir.book
+    from clusir.bookcheck import ContractError, check_trained
+
+    monkeypatch.setenv(SMOKE_ENV, "1")
+    clusir.book.setup(False, "cpu", 0, quick=dict(steps=4), full=dict(steps=40), verbose=False)
+    assert check_trained(False).startswith("not checked (smoke run")
+    clusir.book.setup(True, "cpu", 0, quick=dict(steps=4), full=dict(steps=40), verbose=False)
+    assert check_trained(True) is True
+    with pytest.raises(ContractError):
+        check_trained(False, "a trained claim")
